@@ -1,0 +1,296 @@
+// weft/channel.hpp - Go's chan for threads: channel<T>, and its directional views sender<T>
+// (chan<- T) and receiver<T> (<-chan T).
+//
+// @par Thread Safety
+// A channel handle is a cheap copyable reference to shared state, like Go's chan. Any number of
+// threads may use copies of the same handle concurrently; one handle object, like any C++
+// object, must not be assigned while another thread uses it.
+//
+// @par Semantics
+// Capacity 0 is a rendezvous: a send completes only when a receiver takes the value. Capacity
+// N > 0 is a bounded FIFO; channel<T>::unbounded() never blocks a sender. close() wakes every
+// blocked party and keeps buffered values receivable; receive() returns an empty optional once
+// the channel is closed *and* drained. A send that cannot complete hands the value back in its
+// result. A default-constructed handle is Go's nil channel: blocking operations on it wait
+// forever (or until their deadline), try_ operations fail, and select never picks it.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <utility>
+
+#include "detail/chan_state.hpp"
+#include "detail/config.hpp"
+#include "detail/status.hpp"
+#include "detail/waiter.hpp"
+
+WEFT_BEGIN_NAMESPACE
+
+template <class T>
+class channel;
+template <class T>
+class sender;
+template <class T>
+class receiver;
+
+// The outcome of a send. On failure the value comes back, so nothing is ever lost.
+template <class T>
+struct send_result {
+    op_status status;
+    std::optional<T> value;  // engaged iff status != ok
+
+    explicit operator bool() const noexcept { return status == op_status::ok; }
+};
+
+// The outcome of a try_/timed receive: ok with a value, or empty / timeout / closed.
+template <class T>
+struct recv_result {
+    op_status status;
+    std::optional<T> value;  // engaged iff status == ok
+
+    explicit operator bool() const noexcept { return status == op_status::ok; }
+    T& operator*() & { return *value; }
+    T&& operator*() && { return std::move(*value); }
+    T* operator->() { return &*value; }
+};
+
+namespace detail {
+
+struct access {
+    template <class H>
+    static auto* state(const H& h) noexcept {
+        return h.s_.get();
+    }
+};
+
+// Waits on nothing: what a blocking operation on a nil channel does.
+inline void block_forever(const clock::time_point* deadline) noexcept {
+    waiter w;
+    (void)w.wait_until(deadline);
+}
+
+// What every handle has: identity, nil-ness and the racy observers.
+template <class T>
+class handle {
+public:
+    using value_type = T;
+
+    // Snapshot: exact only when no operation runs concurrently.
+    std::size_t size() const noexcept {
+        return s_ ? s_->visit([](const auto& f) { return f.size(); }) : 0;
+    }
+    // 0 for a rendezvous channel, SIZE_MAX for an unbounded one.
+    std::size_t capacity() const noexcept {
+        return s_ ? s_->visit([](const auto& f) { return f.capacity(); }) : 0;
+    }
+    // Snapshot: once true it stays true.
+    bool is_closed() const noexcept {
+        return s_ && s_->visit([](const auto& f) { return f.is_closed(); });
+    }
+    // False for the nil channel.
+    explicit operator bool() const noexcept { return s_ != nullptr; }
+
+    // Two handles are equal when they refer to the same channel (or are both nil).
+    friend bool operator==(const handle& a, const handle& b) noexcept { return a.s_ == b.s_; }
+
+protected:
+    handle() noexcept = default;
+    explicit handle(std::shared_ptr<chan_state<T>> s) noexcept : s_(std::move(s)) {}
+
+    std::shared_ptr<chan_state<T>> s_;
+    friend struct detail::access;
+};
+
+// The sending verbs; D is the handle type that has them.
+template <class T, class D>
+class send_api {
+public:
+    // Blocks until a receiver (or the buffer) takes the value. Fails only when the channel is
+    // closed; the value comes back in the result.
+    send_result<T> send(T v) { return run(v, nullptr, true); }
+
+    // ok, or full (would block), or closed; never waits.
+    [[nodiscard]] send_result<T> try_send(T v) { return run(v, nullptr, false); }
+
+    template <class Rep, class Per>
+    [[nodiscard]] send_result<T> send_for(T v, const std::chrono::duration<Rep, Per>& d) {
+        auto deadline = deadline_after(d);
+        return run(v, &deadline, true);
+    }
+    template <class Clock, class Dur>
+    [[nodiscard]] send_result<T> send_until(T v, const std::chrono::time_point<Clock, Dur>& tp) {
+        auto deadline = to_steady(tp);
+        return run(v, &deadline, true);
+    }
+
+    // Closes the channel; true if this call closed it. Idempotent (Go panics on a second close;
+    // weft reports it). Blocked senders fail with closed, blocked receivers drain what is
+    // buffered and then see the end. A nil channel cannot be closed: returns false.
+    bool close() noexcept {
+        auto* s = access::state(static_cast<const D&>(*this));
+        return s && s->visit([](auto& f) { return f.close(); });
+    }
+
+private:
+    send_result<T> run(T& v, const clock::time_point* deadline, bool block) {
+        auto* s = access::state(static_cast<const D&>(*this));
+        op_status st;
+        if (s) {
+            st = s->visit([&](auto& f) { return f.send(v, deadline, block); });
+        } else if (block) {
+            block_forever(deadline);
+            st = op_status::timeout;
+        } else {
+            st = op_status::full;
+        }
+        if (st == op_status::ok) return {st, std::nullopt};
+        return {st, std::optional<T>(std::move(v))};
+    }
+};
+
+template <class T>
+class recv_iterator;
+
+// The receiving verbs; D is the handle type that has them.
+template <class T, class D>
+class recv_api {
+public:
+    // Blocks until a value arrives; an empty optional once the channel is closed and drained.
+    std::optional<T> receive() {
+        std::optional<T> out;
+        (void)run(out, nullptr, true);
+        return out;
+    }
+
+    // ok with the value, or empty (would block), or closed (and drained); never waits.
+    [[nodiscard]] recv_result<T> try_receive() { return result(nullptr, false); }
+
+    template <class Rep, class Per>
+    [[nodiscard]] recv_result<T> receive_for(const std::chrono::duration<Rep, Per>& d) {
+        auto deadline = deadline_after(d);
+        return result(&deadline, true);
+    }
+    template <class Clock, class Dur>
+    [[nodiscard]] recv_result<T> receive_until(const std::chrono::time_point<Clock, Dur>& tp) {
+        auto deadline = to_steady(tp);
+        return result(&deadline, true);
+    }
+
+    // `for (auto& v : rx)` receives until the channel is closed and drained.
+    recv_iterator<T> begin() { return recv_iterator<T>(access::state(static_cast<const D&>(*this))); }
+    std::default_sentinel_t end() const noexcept { return {}; }
+
+private:
+    recv_result<T> result(const clock::time_point* deadline, bool block) {
+        recv_result<T> r{op_status::ok, std::nullopt};
+        r.status = run(r.value, deadline, block);
+        return r;
+    }
+    op_status run(std::optional<T>& out, const clock::time_point* deadline, bool block) {
+        return recv_into(access::state(static_cast<const D&>(*this)), out, deadline, block);
+    }
+    friend class recv_iterator<T>;
+
+public:
+    // Shared with the iterator; not part of the API.
+    static op_status recv_into(chan_state<T>* s, std::optional<T>& out,
+                               const clock::time_point* deadline, bool block) {
+        if (s) return s->visit([&](auto& f) { return f.recv(out, deadline, block); });
+        if (!block) return op_status::empty;
+        block_forever(deadline);
+        return op_status::timeout;
+    }
+};
+
+template <class T>
+class recv_iterator {
+public:
+    using iterator_category = std::input_iterator_tag;
+    using value_type = T;
+    using difference_type = std::ptrdiff_t;
+
+    recv_iterator() = default;
+    explicit recv_iterator(chan_state<T>* s) : s_(s) { next(); }
+
+    T& operator*() const { return *cur_; }
+    T* operator->() const { return &*cur_; }
+    recv_iterator& operator++() {
+        next();
+        return *this;
+    }
+    void operator++(int) { next(); }
+    friend bool operator==(const recv_iterator& it, std::default_sentinel_t) noexcept {
+        return !it.cur_;
+    }
+
+private:
+    void next() {
+        cur_.reset();
+        (void)recv_api<T, receiver<T>>::recv_into(s_, cur_, nullptr, true);
+    }
+    chan_state<T>* s_ = nullptr;
+    mutable std::optional<T> cur_;
+};
+
+}  // namespace detail
+
+// The receive-only view of a channel (Go's <-chan T).
+template <class T>
+class receiver : public detail::handle<T>, public detail::recv_api<T, receiver<T>> {
+public:
+    receiver() noexcept = default;
+
+private:
+    explicit receiver(std::shared_ptr<detail::chan_state<T>> s) noexcept
+        : detail::handle<T>(std::move(s)) {}
+    friend class channel<T>;
+    friend struct detail::access;
+};
+
+// The send-only view of a channel (Go's chan<- T). Closing is a sender's act, as in Go.
+template <class T>
+class sender : public detail::handle<T>, public detail::send_api<T, sender<T>> {
+public:
+    sender() noexcept = default;
+
+private:
+    explicit sender(std::shared_ptr<detail::chan_state<T>> s) noexcept
+        : detail::handle<T>(std::move(s)) {}
+    friend class channel<T>;
+    friend struct detail::access;
+};
+
+// A channel of T. `channel<T> ch;` is nil; `channel<T> ch(0)` is a rendezvous;
+// `channel<T> ch(n)` buffers n values; `channel<T>::unbounded()` buffers without limit.
+template <class T>
+class channel : public detail::handle<T>,
+                public detail::send_api<T, channel<T>>,
+                public detail::recv_api<T, channel<T>> {
+    // A value is moved into a slot or a waiting receiver after the slot or receiver has been
+    // claimed; a move that threw there would strand the other side. Wrap such a T in a
+    // std::unique_ptr.
+    static_assert(std::is_nothrow_move_constructible_v<T>,
+                  "weft::channel<T> needs a T whose move constructor is noexcept");
+    static_assert(!std::is_reference_v<T>, "weft::channel<T> holds values, not references");
+
+public:
+    channel() noexcept = default;
+    explicit channel(std::size_t capacity)
+        : detail::handle<T>(std::make_shared<detail::chan_state<T>>(capacity)) {}
+    static channel unbounded() {
+        return channel(std::make_shared<detail::chan_state<T>>(detail::unbounded_tag{}));
+    }
+
+    operator sender<T>() const noexcept { return sender<T>(this->s_); }
+    operator receiver<T>() const noexcept { return receiver<T>(this->s_); }
+
+private:
+    explicit channel(std::shared_ptr<detail::chan_state<T>> s) noexcept
+        : detail::handle<T>(std::move(s)) {}
+    friend struct detail::access;
+};
+
+WEFT_END_NAMESPACE

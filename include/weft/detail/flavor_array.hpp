@@ -1,0 +1,278 @@
+// weft/detail/flavor_array.hpp - the bounded channel: a lock-free ring of stamped slots.
+//
+// Algorithm: Dmitry Vyukov's bounded MPMC queue, in the variant crossbeam-channel uses
+// (flavors/array.rs): head and tail are (lap, index) pairs; each slot carries a stamp telling
+// whether it is ready to be written (stamp == tail) or read (stamp == head + 1) in this lap.
+// Deviation from Vyukov: the close mark lives in a high bit of `tail`, as in crossbeam, so a
+// sender sees a close in the same load that finds its slot.
+//
+// Invariants:
+// - A slot's value is constructed only by the sender that won the CAS on `tail` for it and
+//   destroyed (moved out) only by the receiver that won the CAS on `head` for it; the slot's
+//   stamp store (release) hands the slot over and the other side's stamp load (acquire) takes it.
+// - Waiting parties are in `senders_` / `receivers_` (each with its own lock). A thread that
+//   changes head or tail notifies the other side's list after the change; a thread that
+//   registers re-checks fullness/emptiness after registering. Both the CAS on head/tail and the
+//   list's flag are seq_cst, so one of the two always sees the other: no lost wake-up.
+// - Being notified only means "retry": the value stays in the ring until someone takes it, so
+//   a select that is woken and then picks another case has lost nothing.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <new>
+#include <optional>
+#include <utility>
+
+#include "backoff.hpp"
+#include "config.hpp"
+#include "status.hpp"
+#include "waiter.hpp"
+
+WEFT_BEGIN_NAMESPACE
+namespace detail {
+
+template <class T>
+class array_flavor {
+public:
+    explicit array_flavor(std::size_t cap)
+        : cap_(cap), mark_bit_(next_pow2(cap + 1)), one_lap_(mark_bit_ * 2), slots_(new slot[cap]) {
+        for (std::size_t i = 0; i < cap; ++i) slots_[i].stamp.store(i, std::memory_order_relaxed);
+    }
+    array_flavor(const array_flavor&) = delete;
+    array_flavor& operator=(const array_flavor&) = delete;
+
+    ~array_flavor() {
+        std::size_t head = head_.load(std::memory_order_relaxed);
+        std::size_t n = size();
+        std::size_t index = head & (mark_bit_ - 1);
+        for (std::size_t i = 0; i < n; ++i) {
+            slots_[index].value()->~T();
+            if (++index == cap_) index = 0;
+        }
+    }
+
+    // Moves from `v` only when it returns ok.
+    op_status send(T& v, const clock::time_point* deadline, bool block) {
+        for (;;) {
+            backoff b;
+            for (;;) {
+                if (op_status s = try_send(v); s != op_status::full) return s;
+                if (!block || b.completed()) break;
+                b.snooze();
+            }
+            if (!block) return op_status::full;
+            if (deadline && clock::now() >= *deadline) return op_status::timeout;
+            waiter w;
+            const auto oper = reinterpret_cast<std::uintptr_t>(&w);
+            senders_.add(w, oper);
+            if (!is_full() || is_closed()) w.try_select(sel_aborted);
+            if (w.wait_until(deadline) != oper) senders_.remove(w, oper);
+        }
+    }
+
+    op_status recv(std::optional<T>& out, const clock::time_point* deadline, bool block) {
+        for (;;) {
+            backoff b;
+            for (;;) {
+                if (op_status s = try_recv(out); s != op_status::empty) return s;
+                if (!block || b.completed()) break;
+                b.snooze();
+            }
+            if (!block) return op_status::empty;
+            if (deadline && clock::now() >= *deadline) return op_status::timeout;
+            waiter w;
+            const auto oper = reinterpret_cast<std::uintptr_t>(&w);
+            receivers_.add(w, oper);
+            if (!is_empty() || is_closed()) w.try_select(sel_aborted);
+            if (w.wait_until(deadline) != oper) receivers_.remove(w, oper);
+        }
+    }
+
+    op_status try_send(T& v) {
+        slot* s;
+        std::size_t stamp;
+        if (!start_send(s, stamp)) return op_status::full;
+        if (!s) return op_status::closed;
+        ::new (s->storage) T(std::move(v));
+        // release: hands the constructed value to the receiver that acquires this stamp.
+        s->stamp.store(stamp, std::memory_order_release);
+        receivers_.notify();
+        return op_status::ok;
+    }
+
+    op_status try_recv(std::optional<T>& out) {
+        slot* s;
+        std::size_t stamp;
+        if (!start_recv(s, stamp)) return op_status::empty;
+        if (!s) return op_status::closed;
+        T* p = s->value();
+        out.emplace(std::move(*p));
+        p->~T();
+        // release: the slot is free for the sender that acquires this stamp in the next lap.
+        s->stamp.store(stamp, std::memory_order_release);
+        senders_.notify();
+        return op_status::ok;
+    }
+
+    // Select support: register, then report whether the case may already fire.
+    bool register_send(waiter& w, std::uintptr_t oper, packet<T>*) {
+        senders_.add(w, oper);
+        return !is_full() || is_closed();
+    }
+    void unregister_send(waiter& w, std::uintptr_t oper) { senders_.remove(w, oper); }
+    bool register_recv(waiter& w, std::uintptr_t oper, packet<T>*) {
+        receivers_.add(w, oper);
+        return !is_empty() || is_closed();
+    }
+    void unregister_recv(waiter& w, std::uintptr_t oper) { receivers_.remove(w, oper); }
+    // A notification is only a hint: retry, and let the select loop on failure.
+    op_status accept_send(T& v, packet<T>*) { return try_send(v); }
+    op_status accept_recv(std::optional<T>& out, packet<T>*) { return try_recv(out); }
+
+    bool close() {
+        // seq_cst: ordered with the registrations' re-checks, like every head/tail change.
+        std::size_t tail = tail_.fetch_or(mark_bit_, std::memory_order_seq_cst);
+        if (tail & mark_bit_) return false;
+        senders_.close_all();
+        receivers_.close_all();
+        return true;
+    }
+
+    bool is_closed() const noexcept {
+        return tail_.load(std::memory_order_seq_cst) & mark_bit_;
+    }
+
+    // A snapshot: exact when no operation runs concurrently.
+    std::size_t size() const noexcept {
+        for (;;) {
+            std::size_t tail = tail_.load(std::memory_order_seq_cst);
+            std::size_t head = head_.load(std::memory_order_seq_cst);
+            if (tail_.load(std::memory_order_seq_cst) != tail) continue;
+            std::size_t hix = head & (mark_bit_ - 1);
+            std::size_t tix = tail & (mark_bit_ - 1);
+            if (hix < tix) return tix - hix;
+            if (hix > tix) return cap_ - hix + tix;
+            return (tail & ~mark_bit_) == head ? 0 : cap_;
+        }
+    }
+    std::size_t capacity() const noexcept { return cap_; }
+
+private:
+    struct slot {
+        std::atomic<std::size_t> stamp;
+        alignas(T) unsigned char storage[sizeof(T)];
+        T* value() noexcept { return std::launder(reinterpret_cast<T*>(storage)); }
+    };
+
+    static std::size_t next_pow2(std::size_t n) noexcept {
+        std::size_t p = 1;
+        while (p < n) p <<= 1;
+        return p;
+    }
+
+    bool is_full() const noexcept {
+        std::size_t tail = tail_.load(std::memory_order_seq_cst);
+        std::size_t head = head_.load(std::memory_order_seq_cst);
+        return head + one_lap_ == (tail & ~mark_bit_);
+    }
+    bool is_empty() const noexcept {
+        std::size_t head = head_.load(std::memory_order_seq_cst);
+        std::size_t tail = tail_.load(std::memory_order_seq_cst);
+        return (tail & ~mark_bit_) == head;
+    }
+
+    // Reserves a slot to write. false: full. true with s == nullptr: closed.
+    bool start_send(slot*& s, std::size_t& stamp_out) noexcept {
+        backoff b;
+        // relaxed: only a hint; the CAS below validates it.
+        std::size_t tail = tail_.load(std::memory_order_relaxed);
+        for (;;) {
+            if (tail & mark_bit_) {
+                s = nullptr;
+                return true;
+            }
+            std::size_t index = tail & (mark_bit_ - 1);
+            std::size_t lap = tail & ~(one_lap_ - 1);
+            std::size_t new_tail = index + 1 < cap_ ? tail + 1 : lap + one_lap_;
+            slot* sl = &slots_[index];
+            // acquire: pairs with the release in try_recv; the previous value is gone.
+            std::size_t stamp = sl->stamp.load(std::memory_order_acquire);
+            if (tail == stamp) {
+                // seq_cst: the notifier side of the Dekker pair with a registering receiver.
+                if (tail_.compare_exchange_weak(tail, new_tail, std::memory_order_seq_cst,
+                                                std::memory_order_relaxed)) {
+                    s = sl;
+                    stamp_out = tail + 1;
+                    return true;
+                }
+                b.spin();
+            } else if (stamp + one_lap_ == tail + 1) {
+                // The slot still holds last lap's value: full, unless head moved meanwhile.
+                std::atomic_thread_fence(std::memory_order_seq_cst);
+                std::size_t head = head_.load(std::memory_order_relaxed);
+                if (head + one_lap_ == tail) return false;
+                b.spin();
+                tail = tail_.load(std::memory_order_relaxed);
+            } else {
+                // Another sender is between its CAS and its stamp store: wait for it.
+                b.snooze();
+                tail = tail_.load(std::memory_order_relaxed);
+            }
+        }
+    }
+
+    // Reserves a slot to read. false: empty. true with s == nullptr: closed and drained.
+    bool start_recv(slot*& s, std::size_t& stamp_out) noexcept {
+        backoff b;
+        std::size_t head = head_.load(std::memory_order_relaxed);
+        for (;;) {
+            std::size_t index = head & (mark_bit_ - 1);
+            std::size_t lap = head & ~(one_lap_ - 1);
+            slot* sl = &slots_[index];
+            // acquire: pairs with the release in try_send; the value is constructed.
+            std::size_t stamp = sl->stamp.load(std::memory_order_acquire);
+            if (head + 1 == stamp) {
+                std::size_t new_head = index + 1 < cap_ ? head + 1 : lap + one_lap_;
+                // seq_cst: the notifier side of the Dekker pair with a registering sender.
+                if (head_.compare_exchange_weak(head, new_head, std::memory_order_seq_cst,
+                                                std::memory_order_relaxed)) {
+                    s = sl;
+                    stamp_out = head + one_lap_;
+                    return true;
+                }
+                b.spin();
+            } else if (stamp == head) {
+                std::atomic_thread_fence(std::memory_order_seq_cst);
+                std::size_t tail = tail_.load(std::memory_order_relaxed);
+                if ((tail & ~mark_bit_) == head) {
+                    if (tail & mark_bit_) {
+                        s = nullptr;
+                        return true;
+                    }
+                    return false;
+                }
+                b.spin();
+                head = head_.load(std::memory_order_relaxed);
+            } else {
+                b.snooze();
+                head = head_.load(std::memory_order_relaxed);
+            }
+        }
+    }
+
+    // Producers write tail_, consumers head_: separate lines (two, for the adjacent-line
+    // prefetcher) so neither side's CAS invalidates the other's.
+    alignas(128) std::atomic<std::size_t> head_{0};
+    alignas(128) std::atomic<std::size_t> tail_{0};
+    alignas(128) const std::size_t cap_;
+    const std::size_t mark_bit_;
+    const std::size_t one_lap_;
+    std::unique_ptr<slot[]> slots_;
+    sync_waiter_list senders_;
+    sync_waiter_list receivers_;
+};
+
+}  // namespace detail
+WEFT_END_NAMESPACE

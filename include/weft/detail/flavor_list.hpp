@@ -1,0 +1,113 @@
+// weft/detail/flavor_list.hpp - the unbounded channel: a deque under a spin lock. Sends never
+// block; receivers wait like everywhere else.
+//
+// Invariants:
+// - `lock_` guards `items_`, `receivers_` and `closed_`. Nobody is woken while it is held.
+// - A send that finds waiting receivers selects one to retry (the value stays in the deque, so
+//   a woken select that picks another case loses nothing).
+#pragma once
+
+#include <deque>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "backoff.hpp"
+#include "config.hpp"
+#include "spin_lock.hpp"
+#include "status.hpp"
+#include "waiter.hpp"
+
+WEFT_BEGIN_NAMESPACE
+namespace detail {
+
+template <class T>
+class list_flavor {
+public:
+    op_status send(T& v, const clock::time_point*, bool) { return try_send(v); }
+
+    op_status try_send(T& v) {
+        waiter_entry e;
+        bool wake;
+        {
+            std::lock_guard g(lock_);
+            if (closed_) return op_status::closed;
+            items_.push_back(std::move(v));
+            wake = receivers_.select_one(nullptr, e);
+        }
+        if (wake) e.wake();
+        return op_status::ok;
+    }
+
+    op_status recv(std::optional<T>& out, const clock::time_point* deadline, bool block) {
+        for (;;) {
+            backoff b;
+            for (;;) {
+                if (op_status s = try_recv(out); s != op_status::empty) return s;
+                if (!block || b.completed()) break;
+                b.snooze();
+            }
+            if (!block) return op_status::empty;
+            if (deadline && clock::now() >= *deadline) return op_status::timeout;
+            waiter w;
+            const auto oper = reinterpret_cast<std::uintptr_t>(&w);
+            if (register_recv(w, oper, nullptr)) w.try_select(sel_aborted);
+            if (w.wait_until(deadline) != oper) unregister_recv(w, oper);
+        }
+    }
+
+    op_status try_recv(std::optional<T>& out) {
+        std::lock_guard g(lock_);
+        if (items_.empty()) return closed_ ? op_status::closed : op_status::empty;
+        out.emplace(std::move(items_.front()));
+        items_.pop_front();
+        return op_status::ok;
+    }
+
+    bool register_send(waiter&, std::uintptr_t, packet<T>*) { return true; }
+    void unregister_send(waiter&, std::uintptr_t) {}
+    bool register_recv(waiter& w, std::uintptr_t oper, packet<T>*) {
+        std::lock_guard g(lock_);
+        receivers_.add(w, oper, nullptr);
+        return !items_.empty() || closed_;
+    }
+    void unregister_recv(waiter& w, std::uintptr_t oper) {
+        std::lock_guard g(lock_);
+        receivers_.remove(w, oper);
+    }
+    op_status accept_send(T& v, packet<T>*) { return try_send(v); }
+    op_status accept_recv(std::optional<T>& out, packet<T>*) { return try_recv(out); }
+
+    bool close() {
+        std::vector<wake_handle> to_wake;
+        {
+            std::lock_guard g(lock_);
+            if (closed_) return false;
+            closed_ = true;
+            receivers_.close_all(to_wake);
+        }
+        for (const wake_handle& h : to_wake) h();
+        return true;
+    }
+
+    bool is_closed() const noexcept {
+        std::lock_guard g(lock_);
+        return closed_;
+    }
+    std::size_t size() const noexcept {
+        std::lock_guard g(lock_);
+        return items_.size();
+    }
+    std::size_t capacity() const noexcept { return std::numeric_limits<std::size_t>::max(); }
+
+private:
+    mutable spin_lock lock_;
+    std::deque<T> items_;    // guarded by lock_
+    waiter_list receivers_;  // guarded by lock_
+    bool closed_ = false;    // guarded by lock_
+};
+
+}  // namespace detail
+WEFT_END_NAMESPACE

@@ -1,0 +1,332 @@
+// Tests for weft/channel.hpp: every flavor (rendezvous, bounded, unbounded), every verb, close
+// while blocked, timeouts, move-only values, values handed back on failure.
+#include <weft/channel.hpp>
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support.hpp"
+
+using namespace std::chrono_literals;
+using weft::op_status;
+
+namespace {
+
+// A value that is not default constructible and counts its live instances, to catch a value
+// destroyed twice or leaked.
+struct tracked {
+    static inline std::atomic<int> live{0};
+    int v;
+    explicit tracked(int x) : v(x) { ++live; }
+    tracked(const tracked& o) : v(o.v) { ++live; }
+    tracked(tracked&& o) noexcept : v(o.v) { ++live; }
+    tracked& operator=(const tracked&) = default;
+    tracked& operator=(tracked&&) = default;
+    ~tracked() { --live; }
+};
+
+}  // namespace
+
+TEST_CASE("a buffered channel is a FIFO of its capacity") {
+    weft::channel<int> ch(3);
+    CHECK(ch.capacity() == 3);
+    CHECK(ch.size() == 0);
+    CHECK(ch.try_send(1));
+    CHECK(ch.try_send(2));
+    CHECK(ch.try_send(3));
+    CHECK(ch.size() == 3);
+    auto full = ch.try_send(4);
+    CHECK(full.status == op_status::full);
+    REQUIRE(full.value);
+    CHECK(*full.value == 4);  // handed back
+    CHECK(*ch.receive() == 1);
+    CHECK(*ch.receive() == 2);
+    CHECK(ch.try_send(5));
+    CHECK(*ch.receive() == 3);
+    CHECK(*ch.receive() == 5);
+    auto empty = ch.try_receive();
+    CHECK(empty.status == op_status::empty);
+    CHECK(!empty.value);
+}
+
+TEST_CASE("the ring wraps around many laps") {
+    weft::channel<int> ch(7);
+    int next_in = 0, next_out = 0;
+    for (int round = 0; round < 1000; ++round) {
+        int k = round % 7 + 1;
+        for (int i = 0; i < k; ++i) REQUIRE(ch.try_send(next_in++));
+        for (int i = 0; i < k; ++i) REQUIRE(*ch.receive() == next_out++);
+    }
+    CHECK(ch.size() == 0);
+}
+
+TEST_CASE("a rendezvous channel blocks the sender until a receiver takes the value") {
+    WEFT_WATCHDOG();
+    weft::channel<int> ch(0);
+    CHECK(ch.capacity() == 0);
+    CHECK(ch.try_send(1).status == op_status::full);  // no receiver waiting
+    CHECK(ch.try_receive().status == op_status::empty);
+    std::atomic<bool> sent{false};
+    std::thread t([&] {
+        CHECK(ch.send(42));
+        sent = true;
+    });
+    std::this_thread::sleep_for(20ms);
+    CHECK_FALSE(sent.load());  // still waiting for a receiver
+    CHECK(*ch.receive() == 42);
+    t.join();
+    CHECK(sent.load());
+}
+
+TEST_CASE("try_send on a rendezvous channel succeeds when a receiver waits") {
+    WEFT_WATCHDOG();
+    weft::channel<int> ch(0);
+    std::optional<int> got;
+    std::thread t([&] { got = ch.receive(); });
+    // The receiver may not be waiting yet: retry until it is.
+    for (int v = 7;;) {
+        auto r = ch.try_send(v);
+        if (r) break;
+        REQUIRE(r.status == op_status::full);
+        std::this_thread::yield();
+    }
+    t.join();
+    CHECK(got == 7);
+}
+
+TEST_CASE("close wakes blocked receivers and keeps buffered values receivable") {
+    WEFT_WATCHDOG();
+    SUBCASE("buffered, drained first") {
+        weft::channel<int> ch(4);
+        CHECK(ch.try_send(1));
+        CHECK(ch.try_send(2));
+        CHECK(ch.close());
+        CHECK_FALSE(ch.close());  // idempotent, and tells
+        CHECK(ch.is_closed());
+        CHECK(ch.send(3).status == op_status::closed);
+        CHECK(*ch.receive() == 1);
+        CHECK(*ch.receive() == 2);
+        CHECK(!ch.receive());
+        CHECK(ch.try_receive().status == op_status::closed);
+    }
+    for (std::size_t cap : {std::size_t{0}, std::size_t{1}, std::size_t{8}}) {
+        CAPTURE(cap);
+        weft::channel<int> ch(cap);
+        std::vector<std::thread> ts;
+        std::atomic<int> woke{0};
+        for (int i = 0; i < 4; ++i) {
+            ts.emplace_back([&] {
+                CHECK(!ch.receive());
+                ++woke;
+            });
+        }
+        std::this_thread::sleep_for(20ms);
+        CHECK(woke.load() == 0);
+        CHECK(ch.close());
+        for (auto& t : ts) t.join();
+        CHECK(woke.load() == 4);
+    }
+}
+
+TEST_CASE("close wakes blocked senders and hands their values back") {
+    WEFT_WATCHDOG();
+    for (std::size_t cap : {std::size_t{0}, std::size_t{1}}) {
+        CAPTURE(cap);
+        weft::channel<std::unique_ptr<int>> ch(cap);
+        if (cap) REQUIRE(ch.try_send(std::make_unique<int>(0)));  // now full
+        std::vector<std::thread> ts;
+        std::atomic<int> back{0};
+        for (int i = 1; i <= 3; ++i) {
+            ts.emplace_back([&, i] {
+                auto r = ch.send(std::make_unique<int>(i));
+                CHECK(r.status == op_status::closed);
+                REQUIRE(r.value);
+                REQUIRE(*r.value);
+                CHECK(**r.value == i);
+                ++back;
+            });
+        }
+        std::this_thread::sleep_for(20ms);
+        CHECK(ch.close());
+        for (auto& t : ts) t.join();
+        CHECK(back.load() == 3);
+        if (cap) {
+            auto v = ch.receive();  // the buffered value survives the close
+            REQUIRE(v);
+            CHECK(**v == 0);
+        }
+        CHECK(!ch.receive());
+    }
+}
+
+TEST_CASE("range-for receives until closed and drained") {
+    WEFT_WATCHDOG();
+    for (std::size_t cap : {std::size_t{0}, std::size_t{3}}) {
+        weft::channel<int> ch(cap);
+        std::thread t([&] {
+            for (int i = 0; i < 100; ++i) REQUIRE(ch.send(i));
+            ch.close();
+        });
+        int expect = 0;
+        for (int v : ch) CHECK(v == expect++);
+        CHECK(expect == 100);
+        t.join();
+    }
+}
+
+TEST_CASE("unbounded channel never blocks the sender") {
+    WEFT_WATCHDOG();
+    auto ch = weft::channel<int>::unbounded();
+    CHECK(ch.capacity() == std::numeric_limits<std::size_t>::max());
+    for (int i = 0; i < 100000; ++i) REQUIRE(ch.try_send(i));
+    CHECK(ch.size() == 100000);
+    for (int i = 0; i < 100000; ++i) REQUIRE(*ch.receive() == i);
+    std::thread t([&] {
+        std::this_thread::sleep_for(10ms);
+        CHECK(ch.send(5));
+    });
+    CHECK(*ch.receive() == 5);  // blocked receive woken by a send
+    t.join();
+    ch.close();
+    CHECK(ch.send(1).status == op_status::closed);
+    CHECK(!ch.receive());
+}
+
+TEST_CASE("timed operations time out and hand the value back") {
+    WEFT_WATCHDOG();
+    for (std::size_t cap : {std::size_t{0}, std::size_t{1}}) {
+        CAPTURE(cap);
+        weft::channel<std::string> ch(cap);
+        if (cap) REQUIRE(ch.try_send("fill"));
+        auto t0 = std::chrono::steady_clock::now();
+        auto r = ch.send_for(std::string("late"), 30ms);
+        auto waited = std::chrono::steady_clock::now() - t0;
+        CHECK(r.status == op_status::timeout);
+        REQUIRE(r.value);
+        CHECK(*r.value == "late");
+        CHECK(waited >= 30ms);
+        auto r2 = ch.send_until(std::string("later"), std::chrono::system_clock::now() + 10ms);
+        CHECK(r2.status == op_status::timeout);
+        CHECK(r2.value == "later");
+    }
+    weft::channel<int> ch(0);
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = ch.receive_for(30ms);
+    CHECK(r.status == op_status::timeout);
+    CHECK(std::chrono::steady_clock::now() - t0 >= 30ms);
+    CHECK(ch.receive_until(std::chrono::steady_clock::now() - 1s).status == op_status::timeout);
+    // A huge timeout saturates instead of overflowing into the past.
+    std::thread t([&] {
+        std::this_thread::sleep_for(10ms);
+        CHECK(ch.send(9));
+    });
+    auto got = ch.receive_for(std::chrono::hours::max());
+    CHECK(got.status == op_status::ok);
+    CHECK(*got == 9);
+    t.join();
+}
+
+TEST_CASE("a value handed over in a timed operation is never also reported as timed out") {
+    WEFT_WATCHDOG();
+    // Races the deadline against the hand-off: every value is either received or handed back.
+    const int n = static_cast<int>(weft_test::scale(2000));
+    weft::channel<int> ch(0);
+    std::atomic<long> received{0}, returned{0};
+    std::thread rx([&] {
+        for (;;) {
+            auto r = ch.receive_for(std::chrono::microseconds(50));
+            if (r.status == op_status::closed) break;
+            if (r) received += *r;
+        }
+    });
+    long sent_sum = 0;
+    for (int i = 1; i <= n; ++i) {
+        auto r = ch.send_for(i, std::chrono::microseconds(30));
+        if (r) {
+            sent_sum += i;
+        } else {
+            REQUIRE(r.status == op_status::timeout);
+            REQUIRE(r.value == i);
+            returned += i;
+        }
+    }
+    ch.close();
+    rx.join();
+    CHECK(received.load() == sent_sum);
+    CHECK(received.load() + returned.load() == long{n} * (n + 1) / 2);
+}
+
+TEST_CASE("move-only values and types without a default constructor") {
+    WEFT_WATCHDOG();
+    {
+        weft::channel<tracked> ch(2);
+        CHECK(ch.try_send(tracked(1)));
+        CHECK(ch.try_send(tracked(2)));
+        auto back = ch.try_send(tracked(3));
+        CHECK(back.status == op_status::full);
+        CHECK(back.value->v == 3);
+        CHECK(ch.receive()->v == 1);
+        // One value left in the buffer: destroyed with the channel, exactly once.
+    }
+    CHECK(tracked::live.load() == 0);
+    {
+        auto ch = weft::channel<tracked>::unbounded();
+        for (int i = 0; i < 10; ++i) CHECK(ch.try_send(tracked(i)));
+    }
+    CHECK(tracked::live.load() == 0);
+    weft::channel<std::unique_ptr<int>> ch(0);
+    std::thread t([&] { CHECK(ch.send(std::make_unique<int>(5))); });
+    auto p = ch.receive();
+    REQUIRE(p);
+    CHECK(**p == 5);
+    t.join();
+}
+
+TEST_CASE("sender and receiver views share the channel") {
+    weft::channel<int> ch(1);
+    weft::sender<int> tx = ch;
+    weft::receiver<int> rx = ch;
+    CHECK(tx == ch);
+    CHECK(rx == ch);
+    CHECK(tx.try_send(3));
+    CHECK(rx.size() == 1);
+    CHECK(*rx.receive() == 3);
+    CHECK(tx.close());
+    CHECK(rx.is_closed());
+    weft::channel<int> other(1);
+    CHECK_FALSE(weft::sender<int>(other) == tx);
+}
+
+TEST_CASE("the nil channel blocks forever and never succeeds") {
+    WEFT_WATCHDOG();
+    weft::channel<int> nil;
+    CHECK_FALSE(nil);
+    CHECK(nil == weft::channel<int>());
+    CHECK(nil.try_send(1).status == op_status::full);
+    CHECK(nil.try_receive().status == op_status::empty);
+    CHECK(nil.send_for(1, 10ms).status == op_status::timeout);
+    CHECK(nil.receive_for(10ms).status == op_status::timeout);
+    CHECK_FALSE(nil.close());
+    CHECK(nil.size() == 0);
+    CHECK(nil.capacity() == 0);
+}
+
+TEST_CASE("blocked receivers are served in order of arrival") {
+    WEFT_WATCHDOG();
+    weft::channel<int> ch(0);
+    std::vector<int> got(3, -1);
+    std::vector<std::thread> ts;
+    for (int i = 0; i < 3; ++i) {
+        ts.emplace_back([&, i] { got[static_cast<std::size_t>(i)] = *ch.receive(); });
+        std::this_thread::sleep_for(20ms);  // let receiver i block before i + 1 arrives
+    }
+    for (int v = 0; v < 3; ++v) CHECK(ch.send(v));
+    for (auto& t : ts) t.join();
+    CHECK(got == std::vector<int>{0, 1, 2});
+}

@@ -1,0 +1,75 @@
+// Shared helpers for the test suite: a watchdog that turns a deadlock into a red test, and
+// iteration counts that shrink (never to zero) under sanitizers.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#define WEFT_TEST_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
+#define WEFT_TEST_SANITIZED 1
+#endif
+#endif
+#ifndef WEFT_TEST_SANITIZED
+#define WEFT_TEST_SANITIZED 0
+#endif
+
+namespace weft_test {
+
+// Go's test sizes in the normal build, a tenth under sanitizers, never zero.
+constexpr std::size_t scale(std::size_t n) {
+    std::size_t s = WEFT_TEST_SANITIZED ? n / 10 : n;
+    return s == 0 ? 1 : s;
+}
+
+// Aborts the process with the test's name if the scope is not left within `limit`: a deadlocked
+// test cannot be unblocked from outside, so failing loudly is the only honest outcome.
+class watchdog {
+public:
+    explicit watchdog(const char* what, std::chrono::seconds limit = std::chrono::seconds(20))
+        : what_(what), thread_([this, limit] {
+              std::unique_lock lock(mutex_);
+              if (!cv_.wait_for(lock, limit * (WEFT_TEST_SANITIZED ? 3 : 1), [this] { return done_; })) {
+                  std::fprintf(stderr, "watchdog: '%s' did not finish in time (deadlock?)\n", what_);
+                  std::fflush(stderr);
+                  std::abort();
+              }
+          }) {}
+    watchdog(const watchdog&) = delete;
+    watchdog& operator=(const watchdog&) = delete;
+    ~watchdog() {
+        {
+            std::lock_guard lock(mutex_);
+            done_ = true;
+        }
+        cv_.notify_one();
+        thread_.join();
+    }
+
+private:
+    const char* what_;
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    bool done_ = false;
+    std::thread thread_;
+};
+
+}  // namespace weft_test
+
+// Every test that can block opens with this line.
+// (__VA_OPT__ is standard C++20: `, ##__VA_ARGS__` breaks under -std=c++20 and -Wpedantic; the
+// guard's name carries the line so a nested watchdog, e.g. in a SUBCASE, does not trip -Wshadow.)
+#define WEFT_WATCHDOG(...)                                                \
+    ::weft_test::watchdog WEFT_TEST_CAT_(weft_watchdog_guard_, __LINE__)( \
+        __FILE__ ":" WEFT_TEST_STR_(__LINE__) __VA_OPT__(, ) __VA_ARGS__)
+#define WEFT_TEST_STR_(x) WEFT_TEST_STR2_(x)
+#define WEFT_TEST_STR2_(x) #x
+#define WEFT_TEST_CAT_(a, b) WEFT_TEST_CAT2_(a, b)
+#define WEFT_TEST_CAT2_(a, b) a##b
