@@ -330,3 +330,35 @@ TEST_CASE("blocked receivers are served in order of arrival") {
     for (auto& t : ts) t.join();
     CHECK(got == std::vector<int>{0, 1, 2});
 }
+
+TEST_CASE("what a thread wrote before close() is visible to whoever sees the close") {
+    WEFT_WATCHDOG();
+    // Go's memory model: a close happens before a receive that returns because of it. Under
+    // ThreadSanitizer a missing synchronisation here is reported as a race on `data`.
+    for (std::size_t cap : {std::size_t{0}, std::size_t{4}}) {
+        for (bool blocking : {false, true}) {
+            weft::channel<int> ch(cap);
+            int data = 0;
+            std::thread t([&] {
+                data = 42;
+                ch.close();
+            });
+            if (blocking) {
+                CHECK(!ch.receive());
+            } else {
+                while (ch.try_receive().status != op_status::closed) std::this_thread::yield();
+            }
+            CHECK(data == 42);
+            t.join();
+        }
+    }
+    auto u = weft::channel<int>::unbounded();
+    int data = 0;
+    std::thread t([&] {
+        data = 7;
+        u.close();
+    });
+    while (u.try_receive().status != op_status::closed) std::this_thread::yield();
+    CHECK(data == 7);
+    t.join();
+}

@@ -64,6 +64,10 @@ struct access {
     static auto* state(const H& h) noexcept {
         return h.s_.get();
     }
+    template <class H>
+    static auto shared(const H& h) noexcept {
+        return h.s_;
+    }
 };
 
 // Waits on nothing: what a blocking operation on a nil channel does.
@@ -180,7 +184,7 @@ public:
     }
 
     // `for (auto& v : rx)` receives until the channel is closed and drained.
-    recv_iterator<T> begin() { return recv_iterator<T>(access::state(static_cast<const D&>(*this))); }
+    recv_iterator<T> begin() { return recv_iterator<T>(access::shared(static_cast<const D&>(*this))); }
     std::default_sentinel_t end() const noexcept { return {}; }
 
 private:
@@ -213,7 +217,7 @@ public:
     using difference_type = std::ptrdiff_t;
 
     recv_iterator() = default;
-    explicit recv_iterator(chan_state<T>* s) : s_(s) { next(); }
+    explicit recv_iterator(std::shared_ptr<chan_state<T>> s) : s_(std::move(s)) { next(); }
 
     T& operator*() const { return *cur_; }
     T* operator->() const { return &*cur_; }
@@ -229,9 +233,9 @@ public:
 private:
     void next() {
         cur_.reset();
-        (void)recv_api<T, receiver<T>>::recv_into(s_, cur_, nullptr, true);
+        (void)recv_api<T, receiver<T>>::recv_into(s_.get(), cur_, nullptr, true);
     }
-    chan_state<T>* s_ = nullptr;
+    std::shared_ptr<chan_state<T>> s_;  // keeps the channel alive, as a Go range does
     mutable std::optional<T> cur_;
 };
 

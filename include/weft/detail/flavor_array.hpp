@@ -186,8 +186,9 @@ private:
     // Reserves a slot to write. false: full. true with s == nullptr: closed.
     bool start_send(slot*& s, std::size_t& stamp_out) noexcept {
         backoff b;
-        // relaxed: only a hint; the CAS below validates it.
-        std::size_t tail = tail_.load(std::memory_order_relaxed);
+        // acquire: a sender that sees the close mark sees what the closer wrote before it;
+        // otherwise only a hint that the CAS below validates.
+        std::size_t tail = tail_.load(std::memory_order_acquire);
         for (;;) {
             if (tail & mark_bit_) {
                 s = nullptr;
@@ -202,7 +203,7 @@ private:
             if (tail == stamp) {
                 // seq_cst: the notifier side of the Dekker pair with a registering receiver.
                 if (tail_.compare_exchange_weak(tail, new_tail, std::memory_order_seq_cst,
-                                                std::memory_order_relaxed)) {
+                                                std::memory_order_acquire)) {
                     s = sl;
                     stamp_out = tail + 1;
                     return true;
@@ -210,15 +211,15 @@ private:
                 b.spin();
             } else if (stamp + one_lap_ == tail + 1) {
                 // The slot still holds last lap's value: full, unless head moved meanwhile.
-                std::atomic_thread_fence(std::memory_order_seq_cst);
-                std::size_t head = head_.load(std::memory_order_relaxed);
+                // seq_cst (acquire at least): ordered after the stamp load above.
+                std::size_t head = head_.load(std::memory_order_seq_cst);
                 if (head + one_lap_ == tail) return false;
                 b.spin();
-                tail = tail_.load(std::memory_order_relaxed);
+                tail = tail_.load(std::memory_order_acquire);
             } else {
                 // Another sender is between its CAS and its stamp store: wait for it.
                 b.snooze();
-                tail = tail_.load(std::memory_order_relaxed);
+                tail = tail_.load(std::memory_order_acquire);
             }
         }
     }
@@ -244,8 +245,9 @@ private:
                 }
                 b.spin();
             } else if (stamp == head) {
-                std::atomic_thread_fence(std::memory_order_seq_cst);
-                std::size_t tail = tail_.load(std::memory_order_relaxed);
+                // seq_cst (acquire at least): a receiver that sees the close mark also sees
+                // everything the closer wrote before close(), as Go's memory model promises.
+                std::size_t tail = tail_.load(std::memory_order_seq_cst);
                 if ((tail & ~mark_bit_) == head) {
                     if (tail & mark_bit_) {
                         s = nullptr;

@@ -10,6 +10,18 @@ WEFT_BEGIN_NAMESPACE
 // the wait.
 enum class op_status { ok, closed, full, empty, timeout, cancelled };
 
+constexpr const char* to_string(op_status s) noexcept {
+    switch (s) {
+        case op_status::ok: return "ok";
+        case op_status::closed: return "closed";
+        case op_status::full: return "full";
+        case op_status::empty: return "empty";
+        case op_status::timeout: return "timeout";
+        case op_status::cancelled: return "cancelled";
+    }
+    return "unknown";
+}
+
 namespace detail {
 
 // The state of a case that has finished: it fires whether it moved a value or met a close.
