@@ -2,8 +2,8 @@
 //
 // Parking a thread costs 7-38 us on a typical VM while a spinning hand-off costs ~70 ns, so every
 // wait in weft first spins (cheap, keeps the core) and then yields (lets an oversubscribed peer
-// run) before it parks. The shape follows crossbeam-utils' Backoff: 2^step pause instructions
-// for the first steps, sched_yield for the next ones, then the caller parks.
+// run) before it parks. Learned from crossbeam-utils' Backoff; unlike it, a waiting thread
+// re-checks after every pause instead of after 2^step of them (see snooze()).
 #pragma once
 
 #include <thread>
@@ -24,30 +24,35 @@ namespace detail {
 
 class backoff {
 public:
-    // Inside a retry loop on a contended atomic: never yields, the peer is making progress.
+    // Inside a retry loop on a contended atomic: back off exponentially so that contenders
+    // stop invalidating each other's line; never yields, the winner is making progress.
     void spin() noexcept {
-        for (unsigned i = 0, n = 1u << (step_ < spin_limit ? step_ : spin_limit); i < n; ++i) {
+        for (unsigned i = 0, n = 1u << (step_ < cas_limit ? step_ : cas_limit); i < n; ++i) {
             WEFT_CPU_RELAX();
         }
-        if (step_ <= spin_limit) ++step_;
+        if (step_ <= cas_limit) ++step_;
     }
 
-    // While waiting for another thread to act: spin, then yield the core to it.
+    // While waiting for another thread to act: re-check after every pause (a pause costs
+    // 20-60 ns on a VM, so exponential gaps would add microseconds of latency to a hand-off
+    // that takes a hundred nanoseconds), then yield the core, in case the thread we wait for
+    // shares it.
     void snooze() noexcept {
-        if (step_ <= spin_limit) {
-            for (unsigned i = 0, n = 1u << step_; i < n; ++i) WEFT_CPU_RELAX();
+        if (step_ < spin_steps) {
+            WEFT_CPU_RELAX();
         } else {
             std::this_thread::yield();
         }
-        if (step_ <= yield_limit) ++step_;
+        ++step_;
     }
 
-    // True once spinning and yielding are spent: time to park.
-    bool completed() const noexcept { return step_ > yield_limit; }
+    // True once spinning and yielding are spent (a few microseconds): time to park.
+    bool completed() const noexcept { return step_ >= spin_steps + yield_steps; }
 
 private:
-    static constexpr unsigned spin_limit = 6;
-    static constexpr unsigned yield_limit = 10;
+    static constexpr unsigned cas_limit = 6;
+    static constexpr unsigned spin_steps = 128;
+    static constexpr unsigned yield_steps = 8;
     unsigned step_ = 0;
 };
 
