@@ -83,7 +83,8 @@ class receive_case final : public select_case {
     using T = handle_value_t<H>;
 
 public:
-    receive_case(H&& h, F&& fn) : h_(std::forward<H>(h)), fn_(std::forward<F>(fn)) {
+    receive_case(H&& h, F&& fn)
+        : select_case(&packet_), h_(std::forward<H>(h)), fn_(std::forward<F>(fn)) {
         packet_.dst = &value_;
     }
 
@@ -92,10 +93,10 @@ public:
     bool enlist(waiter& w) override {
         // relaxed: no peer can see the packet before register_recv publishes it under a lock.
         packet_.ready.store(false, std::memory_order_relaxed);
-        return visit([&](auto& f) { return f.register_recv(w, id(), &packet_); });
+        return visit([&](auto& f) { return f.register_recv(w, &packet_); });
     }
     void delist(waiter& w) override {
-        visit([&](auto& f) { f.unregister_recv(w, id()); });
+        visit([&](auto& f) { f.unregister_recv(w, &packet_); });
     }
     op_status accept() override {
         return last_ = visit([&](auto& f) { return f.accept_recv(value_, &packet_); });
@@ -126,7 +127,8 @@ class send_case final : public select_case {
 
 public:
     send_case(H&& h, V&& v, F&& fn)
-        : h_(std::forward<H>(h)), v_(std::forward<V>(v)), fn_(std::forward<F>(fn)) {
+        : select_case(&packet_), h_(std::forward<H>(h)), v_(std::forward<V>(v)),
+          fn_(std::forward<F>(fn)) {
         packet_.src = &value();
     }
 
@@ -134,10 +136,10 @@ public:
     op_status poll() override { return last_ = visit([&](auto& f) { return f.try_send(value()); }); }
     bool enlist(waiter& w) override {
         packet_.ready.store(false, std::memory_order_relaxed);  // as in receive_case::enlist
-        return visit([&](auto& f) { return f.register_send(w, id(), &packet_); });
+        return visit([&](auto& f) { return f.register_send(w, &packet_); });
     }
     void delist(waiter& w) override {
-        visit([&](auto& f) { f.unregister_send(w, id()); });
+        visit([&](auto& f) { f.unregister_send(w, &packet_); });
     }
     op_status accept() override {
         return last_ = visit([&](auto& f) { return f.accept_send(value(), &packet_); });

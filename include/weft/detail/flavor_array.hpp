@@ -116,17 +116,22 @@ public:
         return op_status::ok;
     }
 
-    // Select support: register, then report whether the case may already fire.
-    bool register_send(waiter& w, std::uintptr_t oper, packet<T>*) {
-        senders_.add(w, oper);
+    // Select support: register (the case's packet address is its operation id; the ring itself
+    // does not use packets), then report whether the case may already fire.
+    bool register_send(waiter& w, packet<T>* p) {
+        senders_.add(w, reinterpret_cast<std::uintptr_t>(p));
         return !is_full() || is_closed();
     }
-    void unregister_send(waiter& w, std::uintptr_t oper) { senders_.remove(w, oper); }
-    bool register_recv(waiter& w, std::uintptr_t oper, packet<T>*) {
-        receivers_.add(w, oper);
+    void unregister_send(waiter& w, packet<T>* p) {
+        senders_.remove(w, reinterpret_cast<std::uintptr_t>(p));
+    }
+    bool register_recv(waiter& w, packet<T>* p) {
+        receivers_.add(w, reinterpret_cast<std::uintptr_t>(p));
         return !is_empty() || is_closed();
     }
-    void unregister_recv(waiter& w, std::uintptr_t oper) { receivers_.remove(w, oper); }
+    void unregister_recv(waiter& w, packet<T>* p) {
+        receivers_.remove(w, reinterpret_cast<std::uintptr_t>(p));
+    }
     // A notification is only a hint: retry, and let the select loop on failure.
     op_status accept_send(T& v, packet<T>*) { return try_send(v); }
     op_status accept_recv(std::optional<T>& out, packet<T>*) { return try_recv(out); }

@@ -29,7 +29,7 @@ public:
     op_status send(T& v, const clock::time_point*, bool) { return try_send(v); }
 
     op_status try_send(T& v) {
-        waiter_entry e;
+        claimed e;
         bool wake;
         {
             std::lock_guard g(lock_);
@@ -53,8 +53,8 @@ public:
             if (deadline && clock::now() >= *deadline) return op_status::timeout;
             waiter w;
             const auto oper = reinterpret_cast<std::uintptr_t>(&w);
-            if (register_recv(w, oper, nullptr)) w.try_select(sel_aborted);
-            if (w.wait_until(deadline) != oper) unregister_recv(w, oper);
+            if (add_receiver(w, oper)) w.try_select(sel_aborted);
+            if (w.wait_until(deadline) != oper) remove_receiver(w, oper);
         }
     }
 
@@ -66,16 +66,13 @@ public:
         return op_status::ok;
     }
 
-    bool register_send(waiter&, std::uintptr_t, packet<T>*) { return true; }
-    void unregister_send(waiter&, std::uintptr_t) {}
-    bool register_recv(waiter& w, std::uintptr_t oper, packet<T>*) {
-        std::lock_guard g(lock_);
-        receivers_.add(w, oper, nullptr);
-        return !items_.empty() || closed_;
+    bool register_send(waiter&, packet<T>*) { return true; }
+    void unregister_send(waiter&, packet<T>*) {}
+    bool register_recv(waiter& w, packet<T>* p) {
+        return add_receiver(w, reinterpret_cast<std::uintptr_t>(p));
     }
-    void unregister_recv(waiter& w, std::uintptr_t oper) {
-        std::lock_guard g(lock_);
-        receivers_.remove(w, oper);
+    void unregister_recv(waiter& w, packet<T>* p) {
+        remove_receiver(w, reinterpret_cast<std::uintptr_t>(p));
     }
     op_status accept_send(T& v, packet<T>*) { return try_send(v); }
     op_status accept_recv(std::optional<T>& out, packet<T>*) { return try_recv(out); }
@@ -103,6 +100,16 @@ public:
     std::size_t capacity() const noexcept { return std::numeric_limits<std::size_t>::max(); }
 
 private:
+    bool add_receiver(waiter& w, std::uintptr_t oper) {
+        std::lock_guard g(lock_);
+        receivers_.add(w, oper);
+        return !items_.empty() || closed_;
+    }
+    void remove_receiver(waiter& w, std::uintptr_t oper) {
+        std::lock_guard g(lock_);
+        receivers_.remove(w, oper);
+    }
+
     mutable spin_lock lock_;
     std::deque<T> items_;    // guarded by lock_
     waiter_list receivers_;  // guarded by lock_

@@ -8,8 +8,8 @@
 // - `lock_` guards `senders_`, `receivers_` and `closed_`. Nobody is woken while it is held.
 // - At most one side has waiters that are not yet selected, except for a select that waits on
 //   both sides of the same channel: it never pairs with itself (waiter_list skips `self`).
-// - A blocked sender's packet points at its value; a blocked receiver's packet points at its
-//   result slot. The party that selects the owner (CAS under `lock_`) moves the value through
+// - The operation id of a registration is the address of its packet. A blocked sender's packet
+//   points at its value; a blocked receiver's packet points at its result slot. The party that selects the owner (CAS under `lock_`) moves the value through
 //   the packet after unlocking, then sets `ready` (release); the owner waits for `ready`
 //   (acquire) before it leaves, so the packet outlives every access to it.
 #pragma once
@@ -48,10 +48,10 @@ class zero_flavor {
 public:
     op_status send(T& v, const clock::time_point* deadline, bool block) {
         std::unique_lock g(lock_);
-        waiter_entry e;
+        claimed e;
         if (receivers_.select_one(nullptr, e)) {
             g.unlock();
-            auto* p = static_cast<packet<T>*>(e.packet);
+            auto* p = reinterpret_cast<packet<T>*>(e.oper);
             p->dst->emplace(std::move(v));
             p->set_ready();
             e.wake();
@@ -64,17 +64,17 @@ public:
         packet<T> p;
         p.src = &v;
         const auto oper = reinterpret_cast<std::uintptr_t>(&p);
-        senders_.add(w, oper, &p);
+        senders_.add(w, oper);
         g.unlock();
         return finish(w, oper, p, senders_, deadline);
     }
 
     op_status recv(std::optional<T>& out, const clock::time_point* deadline, bool block) {
         std::unique_lock g(lock_);
-        waiter_entry e;
+        claimed e;
         if (senders_.select_one(nullptr, e)) {
             g.unlock();
-            auto* p = static_cast<packet<T>*>(e.packet);
+            auto* p = reinterpret_cast<packet<T>*>(e.oper);
             out.emplace(std::move(*p->src));
             p->set_ready();
             e.wake();
@@ -87,7 +87,7 @@ public:
         packet<T> p;
         p.dst = &out;
         const auto oper = reinterpret_cast<std::uintptr_t>(&p);
-        receivers_.add(w, oper, &p);
+        receivers_.add(w, oper);
         g.unlock();
         return finish(w, oper, p, receivers_, deadline);
     }
@@ -97,23 +97,23 @@ public:
 
     // Select support. The case's packet takes part in the hand-off exactly as a blocked
     // operation's does; "ready" means a peer (other than this select) waits, or closed.
-    bool register_send(waiter& w, std::uintptr_t oper, packet<T>* p) {
+    bool register_send(waiter& w, packet<T>* p) {
         std::lock_guard g(lock_);
-        senders_.add(w, oper, p);
+        senders_.add(w, reinterpret_cast<std::uintptr_t>(p));
         return closed_ || receivers_.has_other(&w);
     }
-    void unregister_send(waiter& w, std::uintptr_t oper) {
+    void unregister_send(waiter& w, packet<T>* p) {
         std::lock_guard g(lock_);
-        senders_.remove(w, oper);
+        senders_.remove(w, reinterpret_cast<std::uintptr_t>(p));
     }
-    bool register_recv(waiter& w, std::uintptr_t oper, packet<T>* p) {
+    bool register_recv(waiter& w, packet<T>* p) {
         std::lock_guard g(lock_);
-        receivers_.add(w, oper, p);
+        receivers_.add(w, reinterpret_cast<std::uintptr_t>(p));
         return closed_ || senders_.has_other(&w);
     }
-    void unregister_recv(waiter& w, std::uintptr_t oper) {
+    void unregister_recv(waiter& w, packet<T>* p) {
         std::lock_guard g(lock_);
-        receivers_.remove(w, oper);
+        receivers_.remove(w, reinterpret_cast<std::uintptr_t>(p));
     }
     // Selected by a peer: the hand-off is under way and always completes.
     op_status accept_send(T&, packet<T>* p) {
@@ -160,10 +160,12 @@ private:
         return sel == sel_closed ? op_status::closed : op_status::timeout;
     }
 
-    mutable spin_lock lock_;
-    waiter_list senders_;    // guarded by lock_
-    waiter_list receivers_;  // guarded by lock_
+    // The lock and the first inline entries of receivers_ share a cache line: a sender that
+    // finds a waiting receiver touches this line, the receiver's waiter and its packet.
+    alignas(64) mutable spin_lock lock_;
     bool closed_ = false;    // guarded by lock_
+    waiter_list receivers_;  // guarded by lock_
+    waiter_list senders_;    // guarded by lock_
 };
 
 }  // namespace detail

@@ -28,7 +28,7 @@
 WEFT_BEGIN_NAMESPACE
 namespace detail {
 
-// One case of a select, type-erased. Its address is its operation id.
+// One case of a select, type-erased.
 class select_case {
 public:
     // Completes the operation if it can without waiting; fired(result) says whether it did.
@@ -39,10 +39,18 @@ public:
     // `w` was selected for this case: complete the operation (or report that it must retry).
     virtual op_status accept() = 0;
 
-    std::uintptr_t id() const noexcept { return reinterpret_cast<std::uintptr_t>(this); }
+    // The operation id a peer selects this case with: the address of the case's packet.
+    std::uintptr_t id() const noexcept { return id_; }
 
 protected:
+    explicit select_case(const void* packet) noexcept
+        : id_(reinterpret_cast<std::uintptr_t>(packet)) {}
+    select_case(const select_case&) = delete;
+    select_case& operator=(const select_case&) = delete;
     ~select_case() = default;
+
+private:
+    std::uintptr_t id_;
 };
 
 inline constexpr std::size_t select_none = std::numeric_limits<std::size_t>::max();

@@ -10,7 +10,7 @@
 // - An entry in a waiter_list points to a live waiter: a waiter leaves its operation only
 //   after it is removed from every list, either by the party that selected it or by its own
 //   unregister(), both under the list's lock.
-// - The party that selects a waiter copies the wake handle out of the entry *before* its CAS
+// - The party that selects a waiter copies the wake handle out of the waiter *before* its CAS
 //   (afterwards the waiter may be gone) and wakes it only after releasing every lock.
 // - A wake handle is "something that can be woken": a thread's parker today, a coroutine
 //   resumption posted to its executor tomorrow. Channels never know which.
@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -93,40 +94,55 @@ private:
     wake_handle wake_;
 };
 
+// A registration: which waiter, and the operation id it is selected with. For a rendezvous
+// channel the id is the address of the operation's packet.
 struct waiter_entry {
     waiter* w;
-    std::uintptr_t oper;  // the id the waiter is selected with
-    void* packet;         // rendezvous channels: where the value is, or goes
-    wake_handle wake;     // copied at registration so a selector never reads a gone waiter
+    std::uintptr_t oper;
 };
 
-// A list of blocked operations, guarded by its owner's lock (not its own).
+// What a selector takes away from a list: the operation it claimed and how to wake its owner.
+struct claimed {
+    std::uintptr_t oper = 0;
+    wake_handle wake;
+};
+
+// A FIFO of blocked operations, guarded by its owner's lock (not its own). The first two
+// entries live inline, next to the owner's lock: the common one-waiter hand-off touches no
+// other cache line.
 class waiter_list {
 public:
-    void add(waiter& w, std::uintptr_t oper, void* packet) {
-        entries_.push_back(waiter_entry{&w, oper, packet, w.wake()});
+    waiter_list() noexcept = default;
+    waiter_list(const waiter_list&) = delete;
+    waiter_list& operator=(const waiter_list&) = delete;
+
+    void add(waiter& w, std::uintptr_t oper) {
+        if (size_ == cap_) grow();
+        data_[size_++] = waiter_entry{&w, oper};
     }
 
     // Removes the entry of (w, oper) if it is still there.
     bool remove(const waiter& w, std::uintptr_t oper) noexcept {
-        for (std::size_t i = 0; i < entries_.size(); ++i) {
-            if (entries_[i].w == &w && entries_[i].oper == oper) {
-                entries_.erase(entries_.begin() + static_cast<std::ptrdiff_t>(i));
+        for (std::size_t i = 0; i < size_; ++i) {
+            if (data_[i].w == &w && data_[i].oper == oper) {
+                erase(i);
                 return true;
             }
         }
         return false;
     }
 
-    // Selects the first waiter other than `self` that can still be claimed, removes and returns
-    // its entry; the caller wakes it after unlocking. FIFO among waiters, like Go's sudog queue.
-    bool select_one(const waiter* self, waiter_entry& out) noexcept {
-        for (std::size_t i = 0; i < entries_.size(); ++i) {
-            waiter_entry& e = entries_[i];
+    // Selects the first waiter other than `self` that can still be claimed and removes it; the
+    // caller wakes it after unlocking. FIFO among waiters, like Go's sudog queue.
+    bool select_one(const waiter* self, claimed& out) noexcept {
+        for (std::size_t i = 0; i < size_; ++i) {
+            const waiter_entry e = data_[i];
             if (e.w == self) continue;
+            // Read the wake handle first: once our CAS succeeds the waiter may be gone.
+            wake_handle h = e.w->wake();
             if (e.w->try_select(e.oper)) {
-                out = e;
-                entries_.erase(entries_.begin() + static_cast<std::ptrdiff_t>(i));
+                out = claimed{e.oper, h};
+                erase(i);
                 return true;
             }
         }
@@ -135,24 +151,41 @@ public:
 
     // Whether some waiter other than `self` is waiting and not yet claimed (a snapshot).
     bool has_other(const waiter* self) const noexcept {
-        for (const waiter_entry& e : entries_) {
-            if (e.w != self && e.w->selected() == sel_waiting) return true;
+        for (std::size_t i = 0; i < size_; ++i) {
+            if (data_[i].w != self && data_[i].w->selected() == sel_waiting) return true;
         }
         return false;
     }
 
     // Claims every waiter for `closed`; returns the wake handles to call after unlocking.
     void close_all(std::vector<wake_handle>& to_wake) {
-        for (waiter_entry& e : entries_) {
-            if (e.w->try_select(sel_closed)) to_wake.push_back(e.wake);
+        for (std::size_t i = 0; i < size_; ++i) {
+            wake_handle h = data_[i].w->wake();
+            if (data_[i].w->try_select(sel_closed)) to_wake.push_back(h);
         }
-        entries_.clear();
+        size_ = 0;
     }
 
-    bool empty() const noexcept { return entries_.empty(); }
+    bool empty() const noexcept { return size_ == 0; }
 
 private:
-    std::vector<waiter_entry> entries_;
+    void erase(std::size_t i) noexcept {
+        for (std::size_t k = i + 1; k < size_; ++k) data_[k - 1] = data_[k];
+        --size_;
+    }
+    void grow() {
+        auto bigger = std::make_unique<waiter_entry[]>(cap_ * 2);
+        for (std::size_t k = 0; k < size_; ++k) bigger[k] = data_[k];
+        heap_ = std::move(bigger);
+        data_ = heap_.get();
+        cap_ *= 2;
+    }
+
+    std::uint32_t size_ = 0;
+    std::uint32_t cap_ = 2;
+    waiter_entry* data_ = inline_;
+    waiter_entry inline_[2];
+    std::unique_ptr<waiter_entry[]> heap_;
 };
 
 // A waiter_list with its own lock and a lock-free "anyone there?" flag, for channels whose data
@@ -161,7 +194,7 @@ class sync_waiter_list {
 public:
     void add(waiter& w, std::uintptr_t oper) {
         std::lock_guard g(lock_);
-        list_.add(w, oper, nullptr);
+        list_.add(w, oper);
         // seq_cst: pairs with the seq_cst load in notify(); the registering thread re-checks the
         // channel after this store, the notifier loads this after changing the channel.
         empty_.store(false, std::memory_order_seq_cst);
@@ -177,7 +210,7 @@ public:
     void notify() noexcept {
         // seq_cst: see add().
         if (empty_.load(std::memory_order_seq_cst)) return;
-        waiter_entry e;
+        claimed e;
         bool found;
         {
             std::lock_guard g(lock_);
