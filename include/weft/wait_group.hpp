@@ -1,0 +1,207 @@
+// weft/wait_group.hpp - Go's sync.WaitGroup.
+//
+// Invariants:
+// - state_ packs the counter (high 32 bits, always in [0, INT32_MAX]) and the number of threads
+//   registered in the slow path of wait (low 32 bits), as Go's WaitGroup does. Every change is a
+//   single RMW on state_, so the counter and the waiter count are always seen together.
+// - The counter never goes negative: add() computes the new value first and only publishes it
+//   with a CAS; a negative result throws std::logic_error and leaves state_ unchanged.
+// - Happens-before (Go's rule "Done synchronizes before the return of the Wait it unblocks"):
+//   add/done publish with a release CAS; wait reads with acquire. All changes are RMWs, so
+//   every earlier done() is in the release sequence read by the waiter.
+// - No lost wake-up: a waiter registers (CAS, which fails if the counter changed) before it
+//   sleeps, and re-checks the counter under mutex_. An add() whose CAS brings the counter to 0
+//   while waiters are registered does that CAS *under mutex_* and notifies before unlocking;
+//   a registered waiter reads the counter only under mutex_, so it sees 0 only after that
+//   add() has stopped touching the object.
+// - Lifetime (why the notify is under the lock, against STYLE's "nobody is woken under a
+//   lock"): the waiter may destroy the wait_group as soon as wait() returns, while the last
+//   done() is still inside its call. The done() that wakes waiters therefore finishes all its
+//   accesses (CAS, notify) before it releases mutex_, and the waiter cannot return before it
+//   acquires mutex_. A woken waiter may block briefly on mutex_; that is the price of the slow
+//   path only. The uncontended path (add, done, wait with no waiter asleep) takes no lock.
+// - Reuse: once wait() has returned, add() may start a new round. As in Go, an add() with a
+//   positive delta while the counter is 0 must happen before the wait() it is meant to block.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <mutex>
+#include <stdexcept>
+#include <utility>
+
+#include "detail/config.hpp"
+#include "go.hpp"
+
+WEFT_BEGIN_NAMESPACE
+
+// Waits for a collection of tasks to finish: add(n) before starting them, done() as each ends,
+// wait() until the counter is zero.
+//
+// @par Copy and move
+// Neither copyable nor movable (tasks refer to it by address, like Go's noCopy).
+//
+// @par Thread safety
+// All member functions may be called concurrently. The wait_group must outlive every task that
+// will call done(); it may be destroyed as soon as wait() has returned (even while the last
+// done() call is still returning).
+class wait_group {
+public:
+    wait_group() noexcept = default;
+    wait_group(const wait_group&) = delete;
+    wait_group& operator=(const wait_group&) = delete;
+
+    // Adds n (may be negative) to the counter. Throws std::logic_error if the counter would go
+    // negative, std::length_error if it would exceed INT32_MAX; the counter is then unchanged.
+    // Reaching zero releases every waiter.
+    void add(std::ptrdiff_t n = 1) {
+        if (n == 0) return;
+        // relaxed: only a guess for the CAS, which re-reads on failure.
+        std::uint64_t old = state_.load(std::memory_order_relaxed);
+        for (;;) {
+            const std::uint64_t next = apply(old, n);
+            if (counter(next) == 0 && waiters(old) != 0) break;  // wake-up path, below
+            // release: publishes the finished task's work to the wait() that reads this value
+            // (or a later one: all changes are RMWs, so they extend the release sequence).
+            // relaxed on failure: the retry only recomputes from the fresh value.
+            if (state_.compare_exchange_weak(old, next, std::memory_order_release,
+                                             std::memory_order_relaxed))
+                return;
+        }
+        // The counter reaches zero and someone sleeps: do the final CAS under mutex_ (see the
+        // "Lifetime" invariant), then wake them before unlocking.
+        std::lock_guard lock(mutex_);
+        old = state_.load(std::memory_order_relaxed);
+        for (;;) {
+            const std::uint64_t next = apply(old, n);  // may throw if a racing done() won
+            // release / relaxed: as above.
+            if (state_.compare_exchange_weak(old, next, std::memory_order_release,
+                                             std::memory_order_relaxed)) {
+                if (counter(next) == 0 && waiters(next) != 0) cv_.notify_all();
+                return;
+            }
+        }
+    }
+
+    // add(-1). Throws std::logic_error if the counter is already zero.
+    void done() { add(-1); }
+
+    // Blocks until the counter is zero. Returns at once if it already is.
+    void wait() {
+        // acquire: pairs with the release CAS of the done() that wrote 0.
+        if (counter(state_.load(std::memory_order_acquire)) == 0) return;
+        if (!register_waiter()) return;
+        {
+            std::unique_lock lock(mutex_);
+            cv_.wait(lock, [this] { return is_zero(); });
+        }
+        unregister_waiter();
+    }
+
+    // As wait(), giving up after d. True iff the counter reached zero.
+    template <class Rep, class Period>
+    bool wait_for(std::chrono::duration<Rep, Period> d) {
+        // A century or more is "forever" (and now + d could overflow).
+        if (d >= std::chrono::hours(24 * 365 * 100)) {
+            wait();
+            return true;
+        }
+        return wait_until(std::chrono::steady_clock::now() + d);
+    }
+
+    // As wait(), giving up at deadline. True iff the counter reached zero.
+    template <class Clock, class Duration>
+    bool wait_until(std::chrono::time_point<Clock, Duration> deadline) {
+        if (counter(state_.load(std::memory_order_acquire)) == 0) return true;  // as in wait()
+        if (!register_waiter()) return true;
+        bool zero;
+        {
+            std::unique_lock lock(mutex_);
+            zero = cv_.wait_until(lock, deadline, [this] { return is_zero(); });
+        }
+        unregister_waiter();
+        return zero;
+    }
+
+    // Go 1.25's wg.Go: add(1), then run f(args...) on a new thread (weft::go) and call done()
+    // when it returns. If f throws, done() is NOT called: the exception is a panic that
+    // weft::go prints before calling std::terminate, so no waiter is ever released by a task
+    // that failed. If the thread cannot be started, the add is undone and the
+    // std::system_error propagates.
+    template <class F, class... A>
+    void go(F&& f, A&&... args) {
+        add(1);
+        try {
+            ::weft::go(
+                [this](auto&& fn, auto&&... xs) {
+                    std::invoke(std::move(fn), std::move(xs)...);
+                    done();
+                },
+                std::forward<F>(f), std::forward<A>(args)...);
+        } catch (...) {
+            done();
+            throw;
+        }
+    }
+
+    // Snapshot of the counter (racy by nature; for tests and diagnostics).
+    std::ptrdiff_t count() const noexcept {
+        return counter(state_.load(std::memory_order_relaxed));
+    }
+
+private:
+    static constexpr std::uint64_t waiter_mask = 0xffff'ffffu;
+
+    static std::ptrdiff_t counter(std::uint64_t s) noexcept {
+        return static_cast<std::ptrdiff_t>(s >> 32);
+    }
+    static std::uint64_t waiters(std::uint64_t s) noexcept { return s & waiter_mask; }
+
+    // The state after adding n to the counter of s, or a throw (state untouched).
+    static std::uint64_t apply(std::uint64_t s, std::ptrdiff_t n) {
+        const std::ptrdiff_t c = counter(s);
+        if (n < 0 && c < -n) throw std::logic_error("weft::wait_group: negative counter");
+        if (n > 0 && n > std::numeric_limits<std::int32_t>::max() - c)
+            throw std::length_error("weft::wait_group: counter overflow");
+        return (static_cast<std::uint64_t>(c + n) << 32) | waiters(s);
+    }
+
+    // Pre: mutex_ held (so a zero seen here is published by an add() that has finished).
+    bool is_zero() const noexcept {
+        // acquire: pairs with the release CAS that wrote 0.
+        return counter(state_.load(std::memory_order_acquire)) == 0;
+    }
+
+    // Counts this thread as a sleeper unless the counter is already zero (then returns false).
+    bool register_waiter() {
+        std::uint64_t old = state_.load(std::memory_order_acquire);
+        for (;;) {
+            if (counter(old) == 0) return false;
+            // acquire on failure: if the retry reads 0 we return, so that read must be
+            // ordered after the done() that wrote it. Success needs no order of its own (the
+            // waiter re-reads the counter under mutex_, and that the waking add() sees this
+            // registration follows from the single modification order of state_); it is
+            // acquire only because a failure order may not be stronger than the success one.
+            if (state_.compare_exchange_weak(old, old + 1, std::memory_order_acquire,
+                                             std::memory_order_acquire))
+                return true;
+        }
+    }
+
+    void unregister_waiter() noexcept {
+        // relaxed: the waiter count only steers add() to the locked path; the counter half is
+        // untouched, and the mutex already ordered this thread after the waking add().
+        state_.fetch_sub(1, std::memory_order_relaxed);
+    }
+
+    std::atomic<std::uint64_t> state_{0};
+    std::mutex mutex_;
+    std::condition_variable cv_;
+};
+
+WEFT_END_NAMESPACE
