@@ -91,8 +91,6 @@ public:
     bool enabled() const noexcept { return state() != nullptr; }
     op_status poll() override { return last_ = visit([&](auto& f) { return f.try_recv(value_); }); }
     bool enlist(waiter& w) override {
-        // relaxed: no peer can see the packet before register_recv publishes it under a lock.
-        packet_.ready.store(false, std::memory_order_relaxed);
         return visit([&](auto& f) { return f.register_recv(w, &packet_); });
     }
     void delist(waiter& w) override {
@@ -100,6 +98,9 @@ public:
     }
     op_status accept() override {
         return last_ = visit([&](auto& f) { return f.accept_recv(value_, &packet_); });
+    }
+    std::uint64_t version() const override {
+        return state()->visit([](const auto& f) { return f.version(); });
     }
     void fire() {
         invoke_receive<T>(fn_, std::move(value_));
@@ -135,7 +136,6 @@ public:
     bool enabled() const noexcept { return state() != nullptr; }
     op_status poll() override { return last_ = visit([&](auto& f) { return f.try_send(value()); }); }
     bool enlist(waiter& w) override {
-        packet_.ready.store(false, std::memory_order_relaxed);  // as in receive_case::enlist
         return visit([&](auto& f) { return f.register_send(w, &packet_); });
     }
     void delist(waiter& w) override {
@@ -143,6 +143,9 @@ public:
     }
     op_status accept() override {
         return last_ = visit([&](auto& f) { return f.accept_send(value(), &packet_); });
+    }
+    std::uint64_t version() const override {
+        return state()->visit([](const auto& f) { return f.version(); });
     }
     void fire() { invoke_send(fn_, last_ == op_status::ok); }
     bool consumed() const noexcept { return last_ == op_status::ok; }

@@ -65,10 +65,10 @@ public:
             if (!block) return op_status::full;
             if (deadline && clock::now() >= *deadline) return op_status::timeout;
             waiter w;
-            const auto oper = reinterpret_cast<std::uintptr_t>(&w);
-            senders_.add(w, oper);
+            waiter_node n{&w, reinterpret_cast<std::uintptr_t>(&w)};
+            senders_.add(n);
             if (!is_full() || is_closed()) w.try_select(sel_aborted);
-            if (w.wait_until(deadline) != oper) senders_.remove(w, oper);
+            if (w.wait_until(deadline) != n.oper) senders_.remove(n);
         }
     }
 
@@ -83,10 +83,10 @@ public:
             if (!block) return op_status::empty;
             if (deadline && clock::now() >= *deadline) return op_status::timeout;
             waiter w;
-            const auto oper = reinterpret_cast<std::uintptr_t>(&w);
-            receivers_.add(w, oper);
+            waiter_node n{&w, reinterpret_cast<std::uintptr_t>(&w)};
+            receivers_.add(n);
             if (!is_empty() || is_closed()) w.try_select(sel_aborted);
-            if (w.wait_until(deadline) != oper) receivers_.remove(w, oper);
+            if (w.wait_until(deadline) != n.oper) receivers_.remove(n);
         }
     }
 
@@ -116,22 +116,18 @@ public:
         return op_status::ok;
     }
 
-    // Select support: register (the case's packet address is its operation id; the ring itself
-    // does not use packets), then report whether the case may already fire.
+    // Select support: register the case's packet node (the ring itself moves no value through
+    // packets), then report whether the case may already fire.
     bool register_send(waiter& w, packet<T>* p) {
-        senders_.add(w, reinterpret_cast<std::uintptr_t>(p));
+        senders_.add(p->arm(w));
         return !is_full() || is_closed();
     }
-    void unregister_send(waiter& w, packet<T>* p) {
-        senders_.remove(w, reinterpret_cast<std::uintptr_t>(p));
-    }
+    void unregister_send(waiter&, packet<T>* p) { senders_.remove(p->node); }
     bool register_recv(waiter& w, packet<T>* p) {
-        receivers_.add(w, reinterpret_cast<std::uintptr_t>(p));
+        receivers_.add(p->arm(w));
         return !is_empty() || is_closed();
     }
-    void unregister_recv(waiter& w, packet<T>* p) {
-        receivers_.remove(w, reinterpret_cast<std::uintptr_t>(p));
-    }
+    void unregister_recv(waiter&, packet<T>* p) { receivers_.remove(p->node); }
     // A notification is only a hint: retry, and let the select loop on failure.
     op_status accept_send(T& v, packet<T>*) { return try_send(v); }
     op_status accept_recv(std::optional<T>& out, packet<T>*) { return try_recv(out); }
@@ -163,6 +159,12 @@ public:
         }
     }
     std::size_t capacity() const noexcept { return cap_; }
+
+    // head and tail only grow (laps included, and the close mark is a high bit of tail): their
+    // sum changes with every send, receive and close. seq_cst: in the order of those changes.
+    std::uint64_t version() const noexcept {
+        return head_.load(std::memory_order_seq_cst) + tail_.load(std::memory_order_seq_cst);
+    }
 
 private:
     struct slot {

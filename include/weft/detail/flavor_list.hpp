@@ -2,11 +2,13 @@
 // block; receivers wait like everywhere else.
 //
 // Invariants:
-// - `lock_` guards `items_`, `receivers_` and `closed_`. Nobody is woken while it is held.
+// - `lock_` guards `items_`, `receivers_` and every write of `closed_` and `version_`. Nobody
+//   is woken while it is held.
 // - A send that finds waiting receivers selects one to retry (the value stays in the deque, so
 //   a woken select that picks another case loses nothing).
 #pragma once
 
+#include <atomic>
 #include <deque>
 #include <limits>
 #include <mutex>
@@ -35,6 +37,7 @@ public:
             std::lock_guard g(lock_);
             if (closed_) return op_status::closed;
             items_.push_back(std::move(v));
+            bump();
             wake = receivers_.select_one(nullptr, e);
         }
         if (wake) e.wake();
@@ -52,9 +55,9 @@ public:
             if (!block) return op_status::empty;
             if (deadline && clock::now() >= *deadline) return op_status::timeout;
             waiter w;
-            const auto oper = reinterpret_cast<std::uintptr_t>(&w);
-            if (add_receiver(w, oper)) w.try_select(sel_aborted);
-            if (w.wait_until(deadline) != oper) remove_receiver(w, oper);
+            waiter_node n{&w, reinterpret_cast<std::uintptr_t>(&w)};
+            if (add_receiver(n)) w.try_select(sel_aborted);
+            if (w.wait_until(deadline) != n.oper) remove_receiver(n);
         }
     }
 
@@ -63,17 +66,14 @@ public:
         if (items_.empty()) return closed_ ? op_status::closed : op_status::empty;
         out.emplace(std::move(items_.front()));
         items_.pop_front();
+        bump();
         return op_status::ok;
     }
 
     bool register_send(waiter&, packet<T>*) { return true; }
     void unregister_send(waiter&, packet<T>*) {}
-    bool register_recv(waiter& w, packet<T>* p) {
-        return add_receiver(w, reinterpret_cast<std::uintptr_t>(p));
-    }
-    void unregister_recv(waiter& w, packet<T>* p) {
-        remove_receiver(w, reinterpret_cast<std::uintptr_t>(p));
-    }
+    bool register_recv(waiter& w, packet<T>* p) { return add_receiver(p->arm(w)); }
+    void unregister_recv(waiter&, packet<T>* p) { remove_receiver(p->node); }
     op_status accept_send(T& v, packet<T>*) { return try_send(v); }
     op_status accept_recv(std::optional<T>& out, packet<T>*) { return try_recv(out); }
 
@@ -83,6 +83,7 @@ public:
             std::lock_guard g(lock_);
             if (closed_) return false;
             closed_ = true;
+            bump();
             receivers_.close_all(to_wake);
         }
         for (const wake_handle& h : to_wake) h();
@@ -98,22 +99,28 @@ public:
         return items_.size();
     }
     std::size_t capacity() const noexcept { return std::numeric_limits<std::size_t>::max(); }
+    // Changes with every send, receive and close. seq_cst: in the order of those changes.
+    std::uint64_t version() const noexcept { return version_.load(std::memory_order_seq_cst); }
 
 private:
-    bool add_receiver(waiter& w, std::uintptr_t oper) {
+    bool add_receiver(waiter_node& n) {
         std::lock_guard g(lock_);
-        receivers_.add(w, oper);
+        receivers_.push(n);
         return !items_.empty() || closed_;
     }
-    void remove_receiver(waiter& w, std::uintptr_t oper) {
+    void remove_receiver(waiter_node& n) {
         std::lock_guard g(lock_);
-        receivers_.remove(w, oper);
+        receivers_.remove(n);
+    }
+    void bump() noexcept {
+        version_.store(version_.load(std::memory_order_relaxed) + 1, std::memory_order_seq_cst);
     }
 
     mutable spin_lock lock_;
-    std::deque<T> items_;    // guarded by lock_
-    waiter_list receivers_;  // guarded by lock_
-    bool closed_ = false;    // guarded by lock_
+    std::deque<T> items_;                // guarded by lock_
+    waiter_list receivers_;              // guarded by lock_
+    bool closed_ = false;                // guarded by lock_
+    std::atomic<std::uint64_t> version_{0};  // written under lock_
 };
 
 }  // namespace detail

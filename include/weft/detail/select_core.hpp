@@ -38,6 +38,8 @@ public:
     virtual void delist(waiter& w) = 0;
     // `w` was selected for this case: complete the operation (or report that it must retry).
     virtual op_status accept() = 0;
+    // A number that changes whenever the channel's readiness may have changed.
+    virtual std::uint64_t version() const = 0;
 
     // The operation id a peer selects this case with: the address of the case's packet.
     std::uintptr_t id() const noexcept { return id_; }
@@ -55,11 +57,22 @@ private:
 
 inline constexpr std::size_t select_none = std::numeric_limits<std::size_t>::max();
 
+// The sum of monotonic counters: equal sums mean no counter moved.
+inline std::uint64_t versions(select_case* const* cases, std::size_t n) {
+    std::uint64_t sum = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (cases[i]) sum += cases[i]->version();
+    }
+    return sum;
+}
+
 // Runs a select over `cases` (nullptr = disabled). Returns the index of the case that fired, or
 // select_none when `nonblocking` and nothing was ready, or when `deadline` passed.
 // `order` is scratch space of n entries.
 inline std::size_t run_select(select_case* const* cases, std::size_t* order, std::size_t n,
                               bool nonblocking, const clock::time_point* deadline) {
+    std::size_t enabled = 0;
+    for (std::size_t i = 0; i < n; ++i) enabled += cases[i] != nullptr;
     for (;;) {
         // Fisher-Yates: the poll order is a uniformly random permutation.
         for (std::size_t i = 0; i < n; ++i) {
@@ -67,33 +80,43 @@ inline std::size_t run_select(select_case* const* cases, std::size_t* order, std
             if (j != i) order[i] = order[j];
             order[j] = i;
         }
+        // On the last look before giving up, the poll must see all channels at one instant, as
+        // Go's (which locks them all) does: otherwise c2 can be seen empty, then c2 filled and
+        // c1 drained, then c1 seen empty. Versions read before and after an unsuccessful poll
+        // that agree prove nothing changed in between (double collect).
+        const bool last_look = nonblocking || (deadline && clock::now() >= *deadline);
+        const bool validate = last_look && enabled > 1;
+        std::uint64_t before = validate ? versions(cases, n) : 0;
         for (std::size_t k = 0; k < n; ++k) {
             std::size_t i = order[k];
             if (cases[i] && fired(cases[i]->poll())) return i;
         }
-        if (nonblocking) return select_none;
-        if (deadline && clock::now() >= *deadline) return select_none;
+        if (last_look) {
+            if (validate && versions(cases, n) != before) continue;
+            return select_none;
+        }
 
+        // Register in the random poll order too: a peer scans a channel's waiters first to
+        // last, so registering in argument order would always pair the first of several cases
+        // on one channel.
         waiter w;
         std::size_t enlisted = 0;
         while (enlisted < n) {
-            select_case* c = cases[enlisted++];
+            select_case* c = cases[order[enlisted++]];
             if (c && c->enlist(w)) {
                 w.try_select(sel_aborted);
                 break;
             }
         }
         std::uintptr_t sel = w.wait_until(deadline);
-        for (std::size_t i = 0; i < enlisted; ++i) {
-            if (cases[i]) cases[i]->delist(w);
+        std::size_t chosen = select_none;
+        for (std::size_t k = 0; k < enlisted; ++k) {
+            select_case* c = cases[order[k]];
+            if (!c) continue;
+            c->delist(w);
+            if (c->id() == sel) chosen = order[k];
         }
-        if (sel == sel_aborted || sel == sel_closed) continue;
-        for (std::size_t i = 0; i < enlisted; ++i) {
-            if (cases[i] && cases[i]->id() == sel) {
-                if (fired(cases[i]->accept())) return i;
-                break;
-            }
-        }
+        if (chosen != select_none && fired(cases[chosen]->accept())) return chosen;
     }
 }
 

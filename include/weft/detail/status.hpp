@@ -27,11 +27,5 @@ namespace detail {
 // The state of a case that has finished: it fires whether it moved a value or met a close.
 constexpr bool fired(op_status s) noexcept { return s == op_status::ok || s == op_status::closed; }
 
-// A rendezvous hand-off record that lives in the blocked party's frame. The peer that selected
-// the owner moves the value through it and then sets `ready`; the owner does not leave before
-// it sees `ready`.
-template <class T>
-struct packet;
-
 }  // namespace detail
 WEFT_END_NAMESPACE

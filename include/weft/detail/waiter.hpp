@@ -7,9 +7,9 @@
 //   value, by one successful CAS: an operation id (a peer chose this waiter for that case),
 //   `aborted` (the waiter gave up: deadline, or it saw a case become ready while registering)
 //   or `closed` (a channel it waited on was closed). Whoever wins the CAS owns the outcome.
-// - An entry in a waiter_list points to a live waiter: a waiter leaves its operation only
-//   after it is removed from every list, either by the party that selected it or by its own
-//   unregister(), both under the list's lock.
+// - A node in a waiter_list points to a live waiter: a waiter leaves its operation only after
+//   its nodes are out of every list, taken out either by the party that selected it or by its
+//   own remove(), both under the list's lock.
 // - The party that selects a waiter copies the wake handle out of the waiter *before* its CAS
 //   (afterwards the waiter may be gone) and wakes it only after releasing every lock.
 // - A wake handle is "something that can be woken": a thread's parker today, a coroutine
@@ -21,6 +21,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -94,11 +96,16 @@ private:
     wake_handle wake_;
 };
 
-// A registration: which waiter, and the operation id it is selected with. For a rendezvous
-// channel the id is the address of the operation's packet.
-struct waiter_entry {
-    waiter* w;
-    std::uintptr_t oper;
+// A registration of one operation in one channel's list. It lives in the operation's frame
+// (inside its packet), so registering never allocates and leaving the list is O(1) - a channel
+// with a thousand waiting selects (Go's ChanPopular) stays cheap. For a rendezvous channel
+// `oper` is the address of the packet that holds the node.
+struct waiter_node {
+    waiter* w = nullptr;
+    std::uintptr_t oper = 0;
+    waiter_node* prev = nullptr;
+    waiter_node* next = nullptr;
+    bool linked = false;
 };
 
 // What a selector takes away from a list: the operation it claimed and how to wake its owner.
@@ -107,115 +114,135 @@ struct claimed {
     wake_handle wake;
 };
 
-// A FIFO of blocked operations, guarded by its owner's lock (not its own). The first two
-// entries live inline, next to the owner's lock: the common one-waiter hand-off touches no
-// other cache line.
+// A FIFO of blocked operations (an intrusive doubly linked list, like Go's sudog queue),
+// guarded by its owner's lock. Its `state_` mirrors "version, non-empty" for lock-free peeks:
+// written (seq_cst) under the lock after every change, read without it.
 class waiter_list {
 public:
     waiter_list() noexcept = default;
     waiter_list(const waiter_list&) = delete;
     waiter_list& operator=(const waiter_list&) = delete;
 
-    void add(waiter& w, std::uintptr_t oper) {
-        if (size_ == cap_) grow();
-        data_[size_++] = waiter_entry{&w, oper};
+    void push(waiter_node& n) noexcept {
+        n.prev = tail_;
+        n.next = nullptr;
+        n.linked = true;
+        (tail_ ? tail_->next : head_) = &n;
+        tail_ = &n;
+        publish();
     }
 
-    // Removes the entry of (w, oper) if it is still there.
-    bool remove(const waiter& w, std::uintptr_t oper) noexcept {
-        for (std::size_t i = 0; i < size_; ++i) {
-            if (data_[i].w == &w && data_[i].oper == oper) {
-                erase(i);
-                return true;
-            }
-        }
-        return false;
+    // Takes `n` out if it is still in (a selector may have taken it already).
+    void remove(waiter_node& n) noexcept {
+        if (!n.linked) return;
+        unlink(n);
+        publish();
     }
 
-    // Selects the first waiter other than `self` that can still be claimed and removes it; the
-    // caller wakes it after unlocking. FIFO among waiters, like Go's sudog queue.
+    // Selects the first waiter other than `self` that can still be claimed and takes it out;
+    // the caller wakes it after unlocking. First come, first served.
     bool select_one(const waiter* self, claimed& out) noexcept {
-        for (std::size_t i = 0; i < size_; ++i) {
-            const waiter_entry e = data_[i];
-            if (e.w == self) continue;
-            // Read the wake handle first: once our CAS succeeds the waiter may be gone.
-            wake_handle h = e.w->wake();
-            if (e.w->try_select(e.oper)) {
-                out = claimed{e.oper, h};
-                erase(i);
+        bool changed = false;
+        for (waiter_node* n = head_; n;) {
+            waiter_node* next = n->next;
+            if (n->w == self) {
+                n = next;
+                continue;
+            }
+            // Everything is read and the node unlinked *before* the CAS: once it succeeds, the
+            // owner may leave and its frame, node included, be gone. A node whose CAS fails
+            // belongs to an operation that is over (selected elsewhere, or given up); its owner's
+            // remove() will find it already out.
+            waiter* w = n->w;
+            const std::uintptr_t oper = n->oper;
+            const wake_handle h = w->wake();
+            unlink(*n);
+            changed = true;
+            if (w->try_select(oper)) {
+                out = claimed{oper, h};
+                publish();
                 return true;
             }
+            n = next;
         }
+        if (changed) publish();
         return false;
     }
 
     // Whether some waiter other than `self` is waiting and not yet claimed (a snapshot).
     bool has_other(const waiter* self) const noexcept {
-        for (std::size_t i = 0; i < size_; ++i) {
-            if (data_[i].w != self && data_[i].w->selected() == sel_waiting) return true;
+        for (const waiter_node* n = head_; n; n = n->next) {
+            if (n->w != self && n->w->selected() == sel_waiting) return true;
         }
         return false;
     }
 
-    // Claims every waiter for `closed`; returns the wake handles to call after unlocking.
+    // Claims every waiter for `closed` and empties the list; the caller wakes them after
+    // unlocking. As in select_one, a node is done with before its owner is claimed.
     void close_all(std::vector<wake_handle>& to_wake) {
-        for (std::size_t i = 0; i < size_; ++i) {
-            wake_handle h = data_[i].w->wake();
-            if (data_[i].w->try_select(sel_closed)) to_wake.push_back(h);
+        std::size_t count = 0;
+        for (waiter_node* n = head_; n; n = n->next) ++count;
+        to_wake.reserve(to_wake.size() + count);  // no allocation (and no throw) after a claim
+        for (waiter_node* n = head_; n;) {
+            waiter_node* next = n->next;
+            waiter* w = n->w;
+            const wake_handle h = w->wake();
+            n->prev = n->next = nullptr;
+            n->linked = false;
+            if (w->try_select(sel_closed)) to_wake.push_back(h);
+            n = next;
         }
-        size_ = 0;
+        head_ = tail_ = nullptr;
+        publish();
     }
 
-    bool empty() const noexcept { return size_ == 0; }
+    bool empty() const noexcept { return head_ == nullptr; }
+
+    // Lock-free peeks. seq_cst: see the Dekker pairs of the flavors that use them.
+    bool maybe_nonempty() const noexcept { return state_.load(std::memory_order_seq_cst) & 1; }
+    std::uint64_t version() const noexcept { return state_.load(std::memory_order_seq_cst) >> 1; }
 
 private:
-    void erase(std::size_t i) noexcept {
-        for (std::size_t k = i + 1; k < size_; ++k) data_[k - 1] = data_[k];
-        --size_;
+    void unlink(waiter_node& n) noexcept {
+        (n.prev ? n.prev->next : head_) = n.next;
+        (n.next ? n.next->prev : tail_) = n.prev;
+        n.prev = n.next = nullptr;
+        n.linked = false;
     }
-    void grow() {
-        auto bigger = std::make_unique<waiter_entry[]>(cap_ * 2);
-        for (std::size_t k = 0; k < size_; ++k) bigger[k] = data_[k];
-        heap_ = std::move(bigger);
-        data_ = heap_.get();
-        cap_ *= 2;
+    void publish() noexcept {
+        std::uint64_t version = (state_.load(std::memory_order_relaxed) >> 1) + 1;
+        state_.store(version << 1 | (head_ != nullptr), std::memory_order_seq_cst);
     }
 
-    std::uint32_t size_ = 0;
-    std::uint32_t cap_ = 2;
-    waiter_entry* data_ = inline_;
-    waiter_entry inline_[2];
-    std::unique_ptr<waiter_entry[]> heap_;
+    waiter_node* head_ = nullptr;  // guarded by the owner's lock
+    waiter_node* tail_ = nullptr;  // guarded by the owner's lock
+    std::atomic<std::uint64_t> state_{0};
 };
 
-// A waiter_list with its own lock and a lock-free "anyone there?" flag, for channels whose data
-// path is lock-free (bounded ring, unbounded list): notify() costs one load when nobody waits.
+// A waiter_list with its own lock, for channels whose data path is lock-free (the bounded
+// ring): notify() costs one load when nobody waits.
 class sync_waiter_list {
 public:
-    void add(waiter& w, std::uintptr_t oper) {
+    void add(waiter_node& n) noexcept {
         std::lock_guard g(lock_);
-        list_.add(w, oper);
-        // seq_cst: pairs with the seq_cst load in notify(); the registering thread re-checks the
-        // channel after this store, the notifier loads this after changing the channel.
-        empty_.store(false, std::memory_order_seq_cst);
+        // The seq_cst publish in push() pairs with the seq_cst peek in notify(): the registering
+        // thread re-checks the channel after this, the notifier peeks after changing it.
+        list_.push(n);
     }
 
-    void remove(const waiter& w, std::uintptr_t oper) noexcept {
+    void remove(waiter_node& n) noexcept {
         std::lock_guard g(lock_);
-        list_.remove(w, oper);
-        empty_.store(list_.empty(), std::memory_order_seq_cst);
+        list_.remove(n);
     }
 
     // Wakes one waiter, if any, to retry its operation.
     void notify() noexcept {
-        // seq_cst: see add().
-        if (empty_.load(std::memory_order_seq_cst)) return;
+        if (!list_.maybe_nonempty()) return;
         claimed e;
         bool found;
         {
             std::lock_guard g(lock_);
             found = list_.select_one(nullptr, e);
-            empty_.store(list_.empty(), std::memory_order_seq_cst);
         }
         if (found) e.wake();
     }
@@ -226,15 +253,46 @@ public:
         {
             std::lock_guard g(lock_);
             list_.close_all(to_wake);
-            empty_.store(true, std::memory_order_seq_cst);
         }
         for (const wake_handle& h : to_wake) h();
     }
 
 private:
     spin_lock lock_;
-    std::atomic<bool> empty_{true};
     waiter_list list_;  // guarded by lock_
+};
+
+// The rendezvous hand-off record: it lives in the blocked party's frame. The peer that selected
+// the owner moves the value through it and then sets `ready`; the owner does not leave before it
+// sees `ready`. Its node is the owner's registration, for every flavor.
+template <class T>
+struct packet {
+    waiter_node node;
+    T* src = nullptr;                 // a blocked sender's value (moved from by the receiver)
+    std::optional<T>* dst = nullptr;  // a blocked receiver's slot (filled by the sender)
+    std::atomic<bool> ready{false};
+
+    packet() noexcept = default;
+    packet(const packet&) = delete;
+    packet& operator=(const packet&) = delete;
+
+    std::uintptr_t id() const noexcept { return reinterpret_cast<std::uintptr_t>(this); }
+    // Prepares a registration of `w` (again: a select re-arms its packets every round).
+    waiter_node& arm(waiter& w) noexcept {
+        node.w = &w;
+        node.oper = id();
+        // relaxed: no peer can see the packet before the list push publishes it under a lock.
+        ready.store(false, std::memory_order_relaxed);
+        return node;
+    }
+
+    // The owner's side: the peer that selected us is running, so this wait is short.
+    void wait_ready() const noexcept {
+        backoff b;
+        // acquire: pairs with the peer's release store; the moved value is visible.
+        while (!ready.load(std::memory_order_acquire)) b.snooze();
+    }
+    void set_ready() noexcept { ready.store(true, std::memory_order_release); }
 };
 
 }  // namespace detail
