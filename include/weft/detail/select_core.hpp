@@ -71,8 +71,12 @@ inline std::uint64_t versions(select_case* const* cases, std::size_t n) {
 // `order` is scratch space of n entries.
 inline std::size_t run_select(select_case* const* cases, std::size_t* order, std::size_t n,
                               bool nonblocking, const clock::time_point* deadline) {
-    std::size_t enabled = 0;
-    for (std::size_t i = 0; i < n; ++i) enabled += cases[i] != nullptr;
+    std::size_t enabled = 0, last = select_none;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (cases[i]) ++enabled, last = i;
+    }
+    // Go's `select { case <-c: ... default: }`: one poll, no shuffle, no snapshot needed.
+    if (nonblocking && enabled == 1) return fired(cases[last]->poll()) ? last : select_none;
     for (;;) {
         // Fisher-Yates: the poll order is a uniformly random permutation.
         for (std::size_t i = 0; i < n; ++i) {
