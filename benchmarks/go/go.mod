@@ -1,0 +1,3 @@
+module weft.example/benchmarks
+
+go 1.19
