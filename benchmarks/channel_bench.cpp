@@ -99,7 +99,9 @@ inline std::int64_t share(std::int64_t n, std::int64_t k, std::int64_t i) {
 class thread_group {
 public:
     template <class F>
-    void spawn(F&& f) { threads_.emplace_back(std::forward<F>(f)); }
+    void spawn(F&& f) {
+        threads_.emplace_back(std::forward<F>(f));
+    }
     void join() {
         for (auto& t : threads_) t.join();
         threads_.clear();
@@ -143,7 +145,7 @@ void run_parallel(std::int64_t n, int procs, Init init) {
     g.join();
 }
 
-constexpr int kProcs = 2;          // GOMAXPROCS of the reference numbers
+constexpr int kProcs = 2;             // GOMAXPROCS of the reference numbers
 constexpr int kCallsPerSched = 1000;  // runtime/chan_test.go's CallsPerSched
 
 // ---------------------------------------------------------------------------------------
@@ -156,15 +158,18 @@ enum class cap_mode { nearest, at_least };
 
 template <class Q>
 concept bench_queue = std::constructible_from<Q, std::size_t> &&
-    requires(Q& q, item v, item& out, std::size_t c, cap_mode m) {
-        { Q::name } -> std::convertible_to<std::string_view>;
-        // The capacity this queue will use for a request, or nullopt if it cannot (cap 0).
-        { Q::effective_capacity(c, m) } -> std::same_as<std::optional<std::size_t>>;
-        q.send(v);                                           // blocks while full
-        { q.receive() } -> std::same_as<item>;               // blocks while empty
-        { q.try_send(v) } -> std::same_as<bool>;             // false if full
-        { q.try_receive(out) } -> std::same_as<bool>;        // false if empty
-    };
+                      requires(Q& q, item v, item& out, std::size_t c, cap_mode m) {
+                          { Q::name } -> std::convertible_to<std::string_view>;
+                          // The capacity this queue will use for a request, or nullopt if it cannot
+                          // (cap 0).
+                          {
+                              Q::effective_capacity(c, m)
+                          } -> std::same_as<std::optional<std::size_t>>;
+                          q.send(v);                                     // blocks while full
+                          { q.receive() } -> std::same_as<item>;         // blocks while empty
+                          { q.try_send(v) } -> std::same_as<bool>;       // false if full
+                          { q.try_receive(out) } -> std::same_as<bool>;  // false if empty
+                      };
 // Workloads end with item counts or with sentinels (a 0 item), never with close(): not every
 // peer has a close that wakes blocked threads.
 
@@ -382,7 +387,9 @@ struct boost_thread_queue {
 template <class Named>
 struct no_queue {
     static constexpr std::string_view name = Named::name;
-    static std::optional<std::size_t> effective_capacity(std::size_t, cap_mode) { return std::nullopt; }
+    static std::optional<std::size_t> effective_capacity(std::size_t, cap_mode) {
+        return std::nullopt;
+    }
     explicit no_queue(std::size_t) {}
     void send(item) {}
     item receive() { return 0; }
@@ -399,6 +406,8 @@ struct family {
     static constexpr std::string_view name = Mpmc::name;
 };
 
+// The #if lines inside this expression defeat clang-format.
+// clang-format off
 using all_families = decltype(std::tuple_cat(
     std::tuple<family<weft_queue>, family<mutexcv_queue>>{}
 #ifdef WEFT_BENCH_HAVE_TBB
@@ -418,6 +427,7 @@ using all_families = decltype(std::tuple_cat(
     , std::tuple<family<boost_thread_queue>>{}
 #endif
     ));
+// clang-format on
 
 // ---------------------------------------------------------------------------------------
 // Reporting
@@ -609,7 +619,8 @@ bool crossbeam_rounds(std::int64_t n, std::size_t cap, bool bounded, Shape shape
     bool ok = true;
     for (std::int64_t done = 0; done < n; done += kRound) {
         const std::int64_t k = std::min(kRound, n - done);
-        ok = shape(k, *Q::effective_capacity(static_cast<std::size_t>(k), cap_mode::at_least)) && ok;
+        ok =
+            shape(k, *Q::effective_capacity(static_cast<std::size_t>(k), cap_mode::at_least)) && ok;
     }
     return ok;
 }
@@ -710,8 +721,10 @@ bool weft_select_prodcons(std::int64_t n) {
             while (!stop) {
                 weft::select(weft::on_receive(ch,
                                               [&](std::optional<int> v) {
-                                                  if (!v || *v == 0) stop = true;
-                                                  else ++r;
+                                                  if (!v || *v == 0)
+                                                      stop = true;
+                                                  else
+                                                      ++r;
                                               }),
                              weft::on_receive(timer, [] {}), weft::on_receive(never, [] {}));
                 if (!stop) foo = local_work(foo, 100);
@@ -857,9 +870,13 @@ void register_all() {
         for (std::size_t cap : {0, 10, 100, 1024}) {
             const std::string w = "ProdCons/" + std::to_string(pc) + "p" + std::to_string(pc) +
                                   "c/cap" + std::to_string(cap);
-            auto run = [pc]<class Q>(std::int64_t n, std::size_t c) { return prodcons<Q>(n, c, pc, pc); };
-            if (pc == 1) add_all<spsc>(w, cap, nearest, run);
-            else add_all<mpmc>(w, cap, nearest, run);
+            auto run = [pc]<class Q>(std::int64_t n, std::size_t c) {
+                return prodcons<Q>(n, c, pc, pc);
+            };
+            if (pc == 1)
+                add_all<spsc>(w, cap, nearest, run);
+            else
+                add_all<mpmc>(w, cap, nearest, run);
         }
     }
     // Oversubscribed: 16 busy threads on 2 cores.
@@ -868,9 +885,8 @@ void register_all() {
     for (std::size_t cap : {0, 1})
         add_all<spsc>("PingPong/cap" + std::to_string(cap), cap, nearest,
                       []<class Q>(std::int64_t n, std::size_t c) { return pingpong<Q>(n, c); });
-    add_all<spsc>("Uncontended/cap100", 100, at_least, []<class Q>(std::int64_t n, std::size_t c) {
-        return fill_drain<Q>(n, c, 100);
-    });
+    add_all<spsc>("Uncontended/cap100", 100, at_least,
+                  []<class Q>(std::int64_t n, std::size_t c) { return fill_drain<Q>(n, c, 100); });
 
     // Go's runtime/chan_test.go.
     {
@@ -893,8 +909,9 @@ void register_all() {
     add_all<mpmc>("ChanSync", 0, nearest,
                   []<class Q>(std::int64_t n, std::size_t c) { return chan_sync<Q>(n, c); });
     for (std::size_t cap : {0, 10, 100})
-        add_all<mpmc>("ChanProdCons" + std::to_string(cap), cap, nearest,
-                      []<class Q>(std::int64_t n, std::size_t c) { return chan_prodcons<Q>(n, c); });
+        add_all<mpmc>(
+            "ChanProdCons" + std::to_string(cap), cap, nearest,
+            []<class Q>(std::int64_t n, std::size_t c) { return chan_prodcons<Q>(n, c); });
     add_weft("ChanPopular", 0, weft_chan_popular);
     add_weft("SelectUncontended", 1, weft_select_uncontended);
     add_weft("SelectSyncContended", 0, weft_select_sync_contended);
@@ -923,25 +940,26 @@ void register_all() {
             });
         });
         add_weft(p + "select_both", cc.cap, [cc](std::int64_t n) {
-            return crossbeam_rounds<weft_queue>(n, cc.cap, cc.bounded, [](std::int64_t k, std::size_t kc) {
-                return weft_crossbeam_select(k, kc, kCbThreads);
-            });
+            return crossbeam_rounds<weft_queue>(n, cc.cap, cc.bounded,
+                                                [](std::int64_t k, std::size_t kc) {
+                                                    return weft_crossbeam_select(k, kc, kCbThreads);
+                                                });
         });
         add_weft(p + "select_rx", cc.cap, [cc](std::int64_t n) {
-            return crossbeam_rounds<weft_queue>(n, cc.cap, cc.bounded, [](std::int64_t k, std::size_t kc) {
-                return weft_crossbeam_select(k, kc, 1);
-            });
+            return crossbeam_rounds<weft_queue>(
+                n, cc.cap, cc.bounded,
+                [](std::int64_t k, std::size_t kc) { return weft_crossbeam_select(k, kc, 1); });
         });
-        if (cc.bounded)  // seq needs a queue that holds the whole round (crossbeam has it only there)
+        if (cc.bounded)  // seq needs a queue that holds the whole round (crossbeam has it only
+                         // there)
             add_all<spsc>(p + "seq", cc.cap, at_least, []<class Q>(std::int64_t n, std::size_t c) {
                 return crossbeam_rounds<Q>(n, c, true, [](std::int64_t k, std::size_t kc) {
                     return fill_drain<Q>(k, kc, k);
                 });
             });
         add_all<spsc>(p + "spsc", cc.cap, at_least, [b]<class Q>(std::int64_t n, std::size_t c) {
-            return crossbeam_rounds<Q>(n, c, b, [](std::int64_t k, std::size_t kc) {
-                return prodcons<Q>(k, kc, 1, 1);
-            });
+            return crossbeam_rounds<Q>(
+                n, c, b, [](std::int64_t k, std::size_t kc) { return prodcons<Q>(k, kc, 1, 1); });
         });
     }
 }

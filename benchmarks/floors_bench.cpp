@@ -9,7 +9,8 @@
 // value and waits for the next even one, thread B waits for odd and publishes even. A run of N
 // iterations is N round trips (Go-style driver, as in channel_bench.cpp).
 //
-// Build by hand: g++ -O2 -std=c++20 benchmarks/floors_bench.cpp -o floors_bench -lbenchmark -lpthread
+// Build by hand: g++ -O2 -std=c++20 benchmarks/floors_bench.cpp -o floors_bench -lbenchmark
+// -lpthread
 
 #include <benchmark/benchmark.h>
 

@@ -50,9 +50,11 @@ TEST_CASE("select over channels of different element types") {
     double d = 0;
     int i = 0;
     for (int round = 0; round < 3; ++round) {
-        weft::select(weft::on_receive(ints, [&](std::optional<int> v) { i = *v; }),
-                     weft::on_receive(strings, [&](std::optional<std::string> v) { s = v.value_or("closed"); }),
-                     weft::on_receive(ptrs, [&](std::optional<std::unique_ptr<double>> v) { d = **v; }));
+        weft::select(
+            weft::on_receive(ints, [&](std::optional<int> v) { i = *v; }),
+            weft::on_receive(strings,
+                             [&](std::optional<std::string> v) { s = v.value_or("closed"); }),
+            weft::on_receive(ptrs, [&](std::optional<std::unique_ptr<double>> v) { d = **v; }));
     }
     t.join();
     CHECK(s == "hi");
@@ -98,9 +100,8 @@ TEST_CASE("closed channels: receive fires empty, send fires unsent and keeps the
         weft::channel<std::unique_ptr<int>> ch(cap);
         ch.close();
         bool closed_seen = false;
-        weft::select(weft::on_receive(ch, [&](std::optional<std::unique_ptr<int>> v) {
-            closed_seen = !v;
-        }));
+        weft::select(
+            weft::on_receive(ch, [&](std::optional<std::unique_ptr<int>> v) { closed_seen = !v; }));
         CHECK(closed_seen);
         auto value = std::make_unique<int>(4);
         bool sent = true;
@@ -177,9 +178,8 @@ TEST_CASE("selects on both ends of rendezvous channels hand values to each other
 TEST_CASE("an exception from a case's function reaches the caller, the value was delivered") {
     weft::channel<int> ch(1);
     REQUIRE(ch.try_send(1));
-    CHECK_THROWS_AS(weft::select(weft::on_receive(ch, [](std::optional<int>) {
-                        throw std::runtime_error("handler");
-                    })),
+    CHECK_THROWS_AS(weft::select(weft::on_receive(
+                        ch, [](std::optional<int>) { throw std::runtime_error("handler"); })),
                     std::runtime_error);
     CHECK(ch.size() == 0);
     REQUIRE(ch.try_send(2));
@@ -202,14 +202,15 @@ TEST_CASE("selector fans in a vector of channels without a thread each") {
     long sum = 0;
     int open = inputs;
     for (int i = 0; i < inputs; ++i) {
-        std::size_t idx = sel.add_receive(chans[static_cast<std::size_t>(i)], [&, i](std::optional<int> v) {
-            if (v) {
-                sum += *v;
-            } else {
-                sel.set_enabled(static_cast<std::size_t>(i), false);
-                --open;
-            }
-        });
+        std::size_t idx =
+            sel.add_receive(chans[static_cast<std::size_t>(i)], [&, i](std::optional<int> v) {
+                if (v) {
+                    sum += *v;
+                } else {
+                    sel.set_enabled(static_cast<std::size_t>(i), false);
+                    --open;
+                }
+            });
         CHECK(idx == static_cast<std::size_t>(i));
     }
     while (open > 0) sel.select();
@@ -250,9 +251,10 @@ TEST_CASE("many selects compete for few values: each value is taken exactly once
         for (int c = 0; c < 4; ++c) {
             consumers.emplace_back([&] {
                 for (bool done = false; !done;) {
-                    weft::select(weft::on_receive(a, [&](std::optional<int> v) { sum += *v, ++count; }),
-                                 weft::on_receive(b, [&](std::optional<int> v) { sum += *v, ++count; }),
-                                 weft::on_receive(quit, [&] { done = true; }));
+                    weft::select(
+                        weft::on_receive(a, [&](std::optional<int> v) { sum += *v, ++count; }),
+                        weft::on_receive(b, [&](std::optional<int> v) { sum += *v, ++count; }),
+                        weft::on_receive(quit, [&] { done = true; }));
                 }
             });
         }

@@ -64,11 +64,17 @@ void conserve(long cap, int producers, int consumers, long per, bool use_select)
             while (a_open || b_open) {
                 weft::select(weft::on_receive(a_open ? ch : weft::channel<counted>(),
                                               [&](std::optional<counted> v) {
-                                                  if (v) record(*v); else a_open = false;
+                                                  if (v)
+                                                      record(*v);
+                                                  else
+                                                      a_open = false;
                                               }),
                              weft::on_receive(b_open ? side : weft::channel<counted>(),
                                               [&](std::optional<counted> v) {
-                                                  if (v) record(*v); else b_open = false;
+                                                  if (v)
+                                                      record(*v);
+                                                  else
+                                                      b_open = false;
                                               }));
             }
         });

@@ -36,8 +36,10 @@ public:
     explicit watchdog(const char* what, std::chrono::seconds limit = std::chrono::seconds(20))
         : what_(what), thread_([this, limit] {
               std::unique_lock lock(mutex_);
-              if (!cv_.wait_for(lock, limit * (WEFT_TEST_SANITIZED ? 3 : 1), [this] { return done_; })) {
-                  std::fprintf(stderr, "watchdog: '%s' did not finish in time (deadlock?)\n", what_);
+              if (!cv_.wait_for(lock, limit * (WEFT_TEST_SANITIZED ? 3 : 1),
+                                [this] { return done_; })) {
+                  std::fprintf(stderr, "watchdog: '%s' did not finish in time (deadlock?)\n",
+                               what_);
                   std::fflush(stderr);
                   std::abort();
               }

@@ -184,7 +184,9 @@ public:
     }
 
     // `for (auto& v : rx)` receives until the channel is closed and drained.
-    recv_iterator<T> begin() { return recv_iterator<T>(access::shared(static_cast<const D&>(*this))); }
+    recv_iterator<T> begin() {
+        return recv_iterator<T>(access::shared(static_cast<const D&>(*this)));
+    }
     std::default_sentinel_t end() const noexcept { return {}; }
 
 private:

@@ -89,7 +89,9 @@ public:
     }
 
     bool enabled() const noexcept { return state() != nullptr; }
-    op_status poll() override { return last_ = visit([&](auto& f) { return f.try_recv(value_); }); }
+    op_status poll() override {
+        return last_ = visit([&](auto& f) { return f.try_recv(value_); });
+    }
     bool enlist(waiter& w) override {
         return visit([&](auto& f) { return f.register_recv(w, &packet_); });
     }
@@ -128,13 +130,17 @@ class send_case final : public select_case {
 
 public:
     send_case(H&& h, V&& v, F&& fn)
-        : select_case(&packet_), h_(std::forward<H>(h)), v_(std::forward<V>(v)),
+        : select_case(&packet_),
+          h_(std::forward<H>(h)),
+          v_(std::forward<V>(v)),
           fn_(std::forward<F>(fn)) {
         packet_.src = &value();
     }
 
     bool enabled() const noexcept { return state() != nullptr; }
-    op_status poll() override { return last_ = visit([&](auto& f) { return f.try_send(value()); }); }
+    op_status poll() override {
+        return last_ = visit([&](auto& f) { return f.try_send(value()); });
+    }
     bool enlist(waiter& w) override {
         return visit([&](auto& f) { return f.register_send(w, &packet_); });
     }
@@ -193,8 +199,8 @@ auto on_receive(H&& rx, F&& fn) {
 // A case that sends `value` on `tx` (a channel<T> or sender<T>) and calls fn(bool sent) or fn().
 // An lvalue `value` is moved from only if this case fires with sent == true.
 template <class H, class V, class F>
-    requires detail::sendable<H> && (std::is_same_v<V&&, detail::handle_value_t<H>&> ||
-                                     std::is_convertible_v<V&&, detail::handle_value_t<H>>)
+    requires detail::sendable<H> && (std::is_same_v<V &&, detail::handle_value_t<H>&> ||
+                                     std::is_convertible_v<V &&, detail::handle_value_t<H>>)
 auto on_send(H&& tx, V&& value, F&& fn) {
     using T = detail::handle_value_t<H>;
     // An lvalue of exactly T is referenced; anything else becomes a T stored in the case.
@@ -217,7 +223,8 @@ auto otherwise(F&& fn) {
 template <class... Cases>
 std::size_t select(Cases&&... cases) {
     constexpr std::size_t n = sizeof...(Cases);
-    constexpr std::size_t n_otherwise = (std::size_t{detail::is_otherwise<std::remove_cvref_t<Cases>>::value} + ... + 0);
+    constexpr std::size_t n_otherwise =
+        (std::size_t{detail::is_otherwise<std::remove_cvref_t<Cases>>::value} + ... + 0);
     static_assert(n_otherwise <= 1, "select: at most one otherwise case");
     static_assert(n > 0, "select: needs at least one case");
 
@@ -226,13 +233,13 @@ std::size_t select(Cases&&... cases) {
     std::size_t order[n] = {};
     [&]<std::size_t... I>(std::index_sequence<I...>) {
         ((table[I] = [&]() -> detail::select_case* {
-              auto& c = std::get<I>(all);
-              if constexpr (detail::is_otherwise<std::remove_cvref_t<decltype(c)>>::value) {
-                  return nullptr;
-              } else {
-                  return c.enabled() ? &c : nullptr;
-              }
-          }()),
+             auto& c = std::get<I>(all);
+             if constexpr (detail::is_otherwise<std::remove_cvref_t<decltype(c)>>::value) {
+                 return nullptr;
+             } else {
+                 return c.enabled() ? &c : nullptr;
+             }
+         }()),
          ...);
     }(std::make_index_sequence<n>{});
 
@@ -266,8 +273,8 @@ public:
     std::size_t add_receive(H&& rx, F&& fn) {
         using R = std::remove_cvref_t<H>;
         using G = std::decay_t<F>;
-        return add(std::make_unique<dyn<detail::receive_case<R, G>>>(
-            R(std::forward<H>(rx)), G(std::forward<F>(fn))));
+        return add(std::make_unique<dyn<detail::receive_case<R, G>>>(R(std::forward<H>(rx)),
+                                                                     G(std::forward<F>(fn))));
     }
 
     // Adds a send case owning a copy of `value`; returns its index. fn(bool sent) or fn().
@@ -336,8 +343,8 @@ private:
         for (std::size_t i = 0; i < cases_.size(); ++i) {
             table_[i] = cases_[i]->enabled ? cases_[i]->as_case() : nullptr;
         }
-        std::size_t i = detail::run_select(table_.data(), order_.data(), cases_.size(), nonblocking,
-                                           deadline);
+        std::size_t i =
+            detail::run_select(table_.data(), order_.data(), cases_.size(), nonblocking, deadline);
         if (i != detail::select_none && !cases_[i]->fire()) cases_[i]->enabled = false;
         return i;
     }

@@ -141,9 +141,7 @@ public:
         return true;
     }
 
-    bool is_closed() const noexcept {
-        return tail_.load(std::memory_order_seq_cst) & mark_bit_;
-    }
+    bool is_closed() const noexcept { return tail_.load(std::memory_order_seq_cst) & mark_bit_; }
 
     // A snapshot: exact when no operation runs concurrently.
     std::size_t size() const noexcept {

@@ -117,9 +117,9 @@ private:
     }
 
     mutable spin_lock lock_;
-    std::deque<T> items_;                // guarded by lock_
-    waiter_list receivers_;              // guarded by lock_
-    bool closed_ = false;                // guarded by lock_
+    std::deque<T> items_;                    // guarded by lock_
+    waiter_list receivers_;                  // guarded by lock_
+    bool closed_ = false;                    // guarded by lock_
     std::atomic<std::uint64_t> version_{0};  // written under lock_
 };
 

@@ -68,20 +68,21 @@ private:
         timespec* tp = nullptr;
         if (deadline) {
             // steady_clock is CLOCK_MONOTONIC on Linux, the clock FUTEX_WAIT_BITSET uses.
-            auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                          deadline->time_since_epoch())
-                          .count();
+            auto ns =
+                std::chrono::duration_cast<std::chrono::nanoseconds>(deadline->time_since_epoch())
+                    .count();
             if (ns < 0) ns = 0;
             ts.tv_sec = static_cast<time_t>(ns / 1000000000);
             ts.tv_nsec = static_cast<long>(ns % 1000000000);
             tp = &ts;
         }
         syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&state_),
-                FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, parked, tp, nullptr, FUTEX_BITSET_MATCH_ANY);
+                FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, parked, tp, nullptr,
+                FUTEX_BITSET_MATCH_ANY);
     }
     void wake() noexcept {
-        syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&state_), FUTEX_WAKE | FUTEX_PRIVATE_FLAG,
-                1, nullptr, nullptr, 0);
+        syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&state_),
+                FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, nullptr, nullptr, 0);
     }
 #else
     void sleep(const clock::time_point* deadline) noexcept {
