@@ -55,39 +55,21 @@ public:
 
     // Moves from `v` only when it returns ok.
     op_status send(T& v, const clock::time_point* deadline, bool block) {
-        for (;;) {
-            backoff b;
-            for (;;) {
-                if (op_status s = try_send(v); s != op_status::full) return s;
-                if (!block || b.completed()) break;
-                b.snooze();
-            }
-            if (!block) return op_status::full;
-            if (deadline && clock::now() >= *deadline) return op_status::timeout;
-            waiter w;
-            waiter_node n{&w, reinterpret_cast<std::uintptr_t>(&w)};
-            senders_.add(n);
-            if (!is_full() || is_closed()) w.try_select(sel_aborted);
-            if (w.wait_until(deadline) != n.oper) senders_.remove(n);
-        }
+        return retry_until([&] { return try_send(v); }, op_status::full,
+                           [&](waiter_node& n) {
+                               senders_.add(n);
+                               return !is_full() || is_closed();
+                           },
+                           [&](waiter_node& n) { senders_.remove(n); }, deadline, block);
     }
 
     op_status recv(std::optional<T>& out, const clock::time_point* deadline, bool block) {
-        for (;;) {
-            backoff b;
-            for (;;) {
-                if (op_status s = try_recv(out); s != op_status::empty) return s;
-                if (!block || b.completed()) break;
-                b.snooze();
-            }
-            if (!block) return op_status::empty;
-            if (deadline && clock::now() >= *deadline) return op_status::timeout;
-            waiter w;
-            waiter_node n{&w, reinterpret_cast<std::uintptr_t>(&w)};
-            receivers_.add(n);
-            if (!is_empty() || is_closed()) w.try_select(sel_aborted);
-            if (w.wait_until(deadline) != n.oper) receivers_.remove(n);
-        }
+        return retry_until([&] { return try_recv(out); }, op_status::empty,
+                           [&](waiter_node& n) {
+                               receivers_.add(n);
+                               return !is_empty() || is_closed();
+                           },
+                           [&](waiter_node& n) { receivers_.remove(n); }, deadline, block);
     }
 
     op_status try_send(T& v) {

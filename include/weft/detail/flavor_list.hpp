@@ -16,7 +16,6 @@
 #include <utility>
 #include <vector>
 
-#include "backoff.hpp"
 #include "config.hpp"
 #include "spin_lock.hpp"
 #include "status.hpp"
@@ -45,20 +44,9 @@ public:
     }
 
     op_status recv(std::optional<T>& out, const clock::time_point* deadline, bool block) {
-        for (;;) {
-            backoff b;
-            for (;;) {
-                if (op_status s = try_recv(out); s != op_status::empty) return s;
-                if (!block || b.completed()) break;
-                b.snooze();
-            }
-            if (!block) return op_status::empty;
-            if (deadline && clock::now() >= *deadline) return op_status::timeout;
-            waiter w;
-            waiter_node n{&w, reinterpret_cast<std::uintptr_t>(&w)};
-            if (add_receiver(n)) w.try_select(sel_aborted);
-            if (w.wait_until(deadline) != n.oper) remove_receiver(n);
-        }
+        return retry_until([&] { return try_recv(out); }, op_status::empty,
+                           [&](waiter_node& n) { return add_receiver(n); },
+                           [&](waiter_node& n) { remove_receiver(n); }, deadline, block);
     }
 
     op_status try_recv(std::optional<T>& out) {

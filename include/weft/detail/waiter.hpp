@@ -30,6 +30,7 @@
 #include "config.hpp"
 #include "park.hpp"
 #include "spin_lock.hpp"
+#include "status.hpp"
 
 WEFT_BEGIN_NAMESPACE
 namespace detail {
@@ -261,6 +262,29 @@ private:
     spin_lock lock_;
     waiter_list list_;  // guarded by lock_
 };
+
+// The blocking loop of the flavors whose waiters are only told to retry (bounded ring,
+// unbounded list): try; spin and yield while it would block; then register `n` through
+// `enlist` (which says whether the operation may have become possible meanwhile), sleep until
+// notified, closed or the deadline, and start over. `would_block` is full or empty.
+template <class Try, class Enlist, class Delist>
+op_status retry_until(Try try_op, op_status would_block, Enlist enlist, Delist delist,
+                      const clock::time_point* deadline, bool block) {
+    for (;;) {
+        backoff b;
+        for (;;) {
+            if (op_status s = try_op(); s != would_block) return s;
+            if (!block || b.completed()) break;
+            b.snooze();
+        }
+        if (!block) return would_block;
+        if (deadline && clock::now() >= *deadline) return op_status::timeout;
+        waiter w;
+        waiter_node n{&w, reinterpret_cast<std::uintptr_t>(&w)};
+        if (enlist(n)) w.try_select(sel_aborted);
+        if (w.wait_until(deadline) != n.oper) delist(n);
+    }
+}
 
 // The rendezvous hand-off record: it lives in the blocked party's frame. The peer that selected
 // the owner moves the value through it and then sets `ready`; the owner does not leave before it
