@@ -7,7 +7,8 @@ C++: benchmarks/channel_bench.cpp and benchmarks/floors_bench.cpp (Google Benchm
 --build-dir, the binaries are taken from DIR or DIR/benchmarks (e.g. a CMake build tree);
 otherwise they are compiled by hand with g++ -O2 (CXX overrides) into --work-dir, with every
 peer found on this machine (oneTBB, moodycamel, Boost.Fiber, Boost.Thread) switched on.
-Each binary runs with --benchmark_repetitions=5 --benchmark_report_aggregates_only=true and
+Each binary runs with --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+--benchmark_enable_random_interleaving=true (repetitions of all workloads in random order) and
 its JSON goes to --work-dir (console progress goes to stderr).
 
 Go: benchmarks/go, `go test -run '^$' -bench . -count=5` with GOMAXPROCS=2.
@@ -155,6 +156,11 @@ def run_cpp(binary: Path, args: argparse.Namespace, work: Path) -> tuple[dict, l
     cmd = [str(binary), f"--benchmark_repetitions={args.repetitions}",
            "--benchmark_report_aggregates_only=true", f"--benchmark_out={out}",
            "--benchmark_out_format=json"]
+    if args.repetitions > 1:
+        # Repetitions in random order across workloads: a burst of load on the (shared,
+        # virtualised) machine then spoils single repetitions of several rows, which the
+        # median discards, instead of all repetitions of one row.
+        cmd.append("--benchmark_enable_random_interleaving=true")
     if args.min_time is not None:
         cmd.append(f"--benchmark_min_time={args.min_time}")
     if args.filter:
@@ -187,6 +193,13 @@ def run_cpp(binary: Path, args: argparse.Namespace, work: Path) -> tuple[dict, l
             samples.setdefault(key, []).append(ns)
     for key, vals in samples.items():
         medians.setdefault(key, statistics.median(vals))
+    # Interleaved runs come out shuffled: list the rows in the binary's registration order.
+    listed = [strip_suffixes(n).rpartition("/")[0] or strip_suffixes(n)
+              for n in run([str(binary), "--benchmark_list_tests"] +
+                           ([f"--benchmark_filter={args.filter}"] if args.filter else []),
+                           capture_output=True, text=True).stdout.split()]
+    rank = {w: i for i, w in reversed(list(enumerate(listed)))}
+    order.sort(key=lambda w: rank.get(w, len(rank)))
     return medians, order
 
 
