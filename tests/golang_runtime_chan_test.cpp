@@ -44,30 +44,7 @@ using weft::on_send;
 using weft::otherwise;
 using namespace std::chrono_literals;
 
-// Goroutines that are joined when the scope ends (Go lets them run; a C++ test must not leave
-// a thread behind). Declare it after everything its threads use, so it is destroyed first.
-class goroutines {
-public:
-    goroutines() = default;
-    goroutines(const goroutines&) = delete;
-    goroutines& operator=(const goroutines&) = delete;
-    ~goroutines() { join(); }
-
-    template <class F>
-    void go(F&& f) {
-        std::thread t(std::forward<F>(f));
-        threads_.push_back(std::move(t));
-    }
-    void join() {
-        for (auto& t : threads_) {
-            if (t.joinable()) t.join();
-        }
-        threads_.clear();
-    }
-
-private:
-    std::vector<std::thread> threads_;
-};
+using weft_test::goroutines;
 
 // Go's time.Sleep(time.Millisecond) "to let the goroutine block" (or to give a broken channel
 // time to let it through): never used to order two operations.

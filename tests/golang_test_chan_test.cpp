@@ -53,38 +53,7 @@ using weft::receiver;
 using weft::sender;
 using namespace std::chrono_literals;
 
-// Goroutines that are joined when the scope ends. go() may be called from any thread, also from
-// a goroutine of the same group while join() runs (the sieves start goroutines as they go).
-// Declare it after everything its threads use, so it is destroyed first.
-class goroutines {
-public:
-    goroutines() = default;
-    goroutines(const goroutines&) = delete;
-    goroutines& operator=(const goroutines&) = delete;
-    ~goroutines() { join(); }
-
-    template <class F>
-    void go(F&& f) {
-        std::thread t(std::forward<F>(f));
-        std::lock_guard lock(mutex_);
-        threads_.push_back(std::move(t));
-    }
-    void join() {
-        for (;;) {
-            std::vector<std::thread> batch;
-            {
-                std::lock_guard lock(mutex_);
-                batch.swap(threads_);
-            }
-            if (batch.empty()) return;
-            for (auto& t : batch) t.join();
-        }
-    }
-
-private:
-    std::mutex mutex_;
-    std::vector<std::thread> threads_;
-};
+using weft_test::goroutines;
 
 // Sends v unless `quit` is closed first; false when quit (or ch) was closed.
 template <class T>

@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <mutex>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
 #define WEFT_TEST_SANITIZED 1
@@ -61,6 +63,39 @@ private:
     std::condition_variable cv_;
     bool done_ = false;
     std::thread thread_;
+};
+
+// Goroutines that are joined when the scope ends. go() may be called from any thread, also from
+// a goroutine of the same group while join() runs (the sieves start goroutines as they go).
+// Declare it after everything its threads use, so it is destroyed first.
+class goroutines {
+public:
+    goroutines() = default;
+    goroutines(const goroutines&) = delete;
+    goroutines& operator=(const goroutines&) = delete;
+    ~goroutines() { join(); }
+
+    template <class F>
+    void go(F&& f) {
+        std::thread t(std::forward<F>(f));
+        std::lock_guard lock(mutex_);
+        threads_.push_back(std::move(t));
+    }
+    void join() {
+        for (;;) {
+            std::vector<std::thread> batch;
+            {
+                std::lock_guard lock(mutex_);
+                batch.swap(threads_);
+            }
+            if (batch.empty()) return;
+            for (auto& t : batch) t.join();
+        }
+    }
+
+private:
+    std::mutex mutex_;
+    std::vector<std::thread> threads_;
 };
 
 }  // namespace weft_test
