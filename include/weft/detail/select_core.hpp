@@ -14,6 +14,10 @@
 //   has already handed its value over (accept completes the hand-off); a buffered channel only
 //   tells us to retry, and its value stays in the buffer if we take another case.
 // - A case never pairs with another case of the same select (waiter_list skips `self`).
+// - Registration follows the same random order as the poll, so a peer scanning a channel's
+//   waiters does not always meet the first of several cases on that channel.
+// - The last look before `otherwise` or a timeout is a snapshot: channel versions read before
+//   and after the poll agree, or the poll is repeated (Go locks every channel for this).
 #pragma once
 
 #include <cstddef>
