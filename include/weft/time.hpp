@@ -54,6 +54,29 @@ inline std::chrono::steady_clock::time_point saturating_add(
     return t + d;
 }
 
+// What timer and ticker share with their service callbacks: the channel, and the generation
+// check that keeps Go 1.23's promise (see the top of this file).
+struct schedule_state {
+    channel<std::chrono::steady_clock::time_point> ch{1};
+    std::mutex mutex;
+    std::uint64_t generation = 0;      // guarded by mutex; bumped by stop/reset
+    timer_service::id_type entry = 0;  // guarded by mutex; 0 = nothing pending
+
+    // Pre: mutex held. Post: no callback of an earlier arming can deliver, and the channel is
+    // empty. True iff a value of the current arming had not been received (still pending, or
+    // delivered but not received).
+    bool disarm_locked() {
+        ++generation;  // any callback already out of the service's heap is now stale
+        bool pending = entry != 0;
+        if (entry != 0) {
+            timer_service::instance().cancel(entry);  // frees the entry early
+            entry = 0;
+        }
+        if (ch.try_receive()) pending = true;  // delivered but never received
+        return pending;
+    }
+};
+
 }  // namespace detail
 
 // Go's time.After: a receiver that delivers the deadline once, at or after now + d, and then
@@ -128,7 +151,7 @@ public:
     bool stop() {
         if (!state_) return false;
         std::lock_guard lock(state_->mutex);
-        return disarm_locked(*state_);
+        return state_->disarm_locked();
     }
 
     // Stops the timer (as stop()) and arms it again for now + d; returns what stop() would.
@@ -136,18 +159,13 @@ public:
     bool reset(duration d) {
         if (!state_) throw std::logic_error("weft::timer: reset on a moved-from timer");
         std::lock_guard lock(state_->mutex);
-        const bool pending = disarm_locked(*state_);
+        const bool pending = state_->disarm_locked();
         arm_locked(state_, d);
         return pending;
     }
 
 private:
-    struct state {
-        channel<time_point> ch{1};
-        std::mutex mutex;
-        std::uint64_t generation = 0;              // guarded by mutex; bumped by stop/reset
-        detail::timer_service::id_type entry = 0;  // guarded by mutex; 0 = nothing pending
-    };
+    using state = detail::schedule_state;
 
     // Pre: st->mutex held, channel empty.
     static void arm_locked(const std::shared_ptr<state>& st, duration d) {
@@ -169,18 +187,6 @@ private:
         if (st.generation != gen) return;  // stopped or reset after this arming: stale
         st.entry = 0;
         (void)st.ch.try_send(deadline);  // channel drained at arming: cannot be full
-    }
-
-    // Pre: st.mutex held. Post: no old callback can deliver, and the channel is empty.
-    static bool disarm_locked(state& st) {
-        ++st.generation;  // any callback already out of the service's heap is now stale
-        bool pending = st.entry != 0;
-        if (st.entry != 0) {
-            detail::timer_service::instance().cancel(st.entry);  // frees the entry early
-            st.entry = 0;
-        }
-        if (st.ch.try_receive()) pending = true;  // delivered but never received
-        return pending;
     }
 
     std::shared_ptr<state> state_;
@@ -235,7 +241,7 @@ public:
     void stop() {
         if (!state_) return;
         std::lock_guard lock(state_->mutex);
-        disarm_locked(*state_);
+        state_->disarm_locked();
     }
 
     // Stops the ticker and restarts it with a new period: next tick at now + period. Works on
@@ -244,18 +250,14 @@ public:
         check(period);
         if (!state_) throw std::logic_error("weft::ticker: reset on a moved-from ticker");
         std::lock_guard lock(state_->mutex);
-        disarm_locked(*state_);
+        state_->disarm_locked();
         arm_locked(state_, period);
     }
 
 private:
-    struct state {
-        channel<time_point> ch{1};
-        std::mutex mutex;
-        std::uint64_t generation = 0;              // guarded by mutex; bumped by stop/reset
-        detail::timer_service::id_type entry = 0;  // guarded by mutex; 0 = stopped
-        duration period{};                         // guarded by mutex
-        time_point next{};                         // guarded by mutex; due time of next tick
+    struct state : detail::schedule_state {
+        duration period{};  // guarded by mutex
+        time_point next{};  // guarded by mutex; due time of next tick
     };
 
     static void check(duration period) {
@@ -294,16 +296,6 @@ private:
             next = detail::saturating_add(next, st->period * ((now - next) / st->period + 1));
         st->next = next;
         schedule_locked(st);
-    }
-
-    // Pre: st.mutex held.
-    static void disarm_locked(state& st) {
-        ++st.generation;
-        if (st.entry != 0) {
-            detail::timer_service::instance().cancel(st.entry);
-            st.entry = 0;
-        }
-        (void)st.ch.try_receive();  // no stale tick is received after stop/reset
     }
 
     std::shared_ptr<state> state_;
