@@ -4,6 +4,8 @@
 //   Floor/spin         two threads spinning on one atomic (with a CPU pause hint)
 //   Floor/atomic_wait  std::atomic<int>::wait / notify_one (libstdc++ spins briefly, then futex)
 //   Floor/futex        raw futex(2) FUTEX_WAIT_PRIVATE / FUTEX_WAKE_PRIVATE, no spinning
+//   Floor/cas          one thread, one uncontended compare-and-swap (a locked instruction):
+//                      the price every multi-producer/multi-consumer send or receive pays once
 //
 // Each is a ping-pong between two std::threads on one 32-bit word: thread A publishes an odd
 // value and waits for the next even one, thread B waits for odd and publishes even. A run of N
@@ -118,8 +120,21 @@ void BM_futex(benchmark::State& st) {
 }
 #endif
 
+// A dependent chain of uncontended CASes on one word: the cost of one locked instruction.
+void BM_cas(benchmark::State& st) {
+    std::atomic<std::uint64_t> word{0};
+    std::uint64_t x = 0;
+    for (auto _ : st) {
+        std::uint64_t expected = x;
+        word.compare_exchange_strong(expected, x + 1);
+        ++x;
+    }
+    benchmark::DoNotOptimize(word.load());
+}
+
 }  // namespace
 
+BENCHMARK(BM_cas)->Name("Floor/cas")->Unit(benchmark::kNanosecond);
 BENCHMARK(BM_spin)->Name("Floor/spin")->UseRealTime()->Unit(benchmark::kNanosecond);
 BENCHMARK(BM_atomic_wait)->Name("Floor/atomic_wait")->UseRealTime()->Unit(benchmark::kNanosecond);
 #ifdef WEFT_BENCH_HAVE_FUTEX

@@ -287,7 +287,7 @@ def table(go: dict[str, float], cpp: dict, order: list[str]) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     floors = [w for w in order if w.startswith("Floor/")]
     if floors:
-        lines += ["", "| floor (one cross-thread round trip, no queue) | ns |", "|---|---|"]
+        lines += ["", "| floor (no queue: a cross-thread round trip; Floor/cas: one locked instruction) | ns |", "|---|---|"]
         for w in floors:
             v = cpp.get((w, "floor"))
             lines.append(f"| {w} | {fmt(v)} |")
