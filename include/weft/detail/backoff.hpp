@@ -34,7 +34,7 @@ public:
     }
 
     // While waiting for another thread to act: re-check after every pause (a pause costs
-    // 20-60 ns on a VM, so exponential gaps would add microseconds of latency to a hand-off
+    // tens of nanoseconds on a VM, so exponential gaps would add microseconds of latency to a hand-off
     // that takes a hundred nanoseconds), then yield the core, in case the thread we wait for
     // shares it.
     void snooze() noexcept {
