@@ -33,10 +33,10 @@ public:
         if (step_ <= cas_limit) ++step_;
     }
 
-    // While waiting for another thread to act: re-check after every pause (a pause costs
-    // tens of nanoseconds on a VM, so exponential gaps would add microseconds of latency to a hand-off
-    // that takes a hundred nanoseconds), then yield the core, in case the thread we wait for
-    // shares it.
+    // While waiting for another thread to act: re-check after every pause (a pause costs tens
+    // of nanoseconds on a VM, so exponential gaps would add microseconds of latency to a
+    // hand-off that takes a hundred nanoseconds), then yield the core, in case the thread we
+    // wait for shares it.
     void snooze() noexcept {
         if (step_ < spin_steps) {
             WEFT_CPU_RELAX();
