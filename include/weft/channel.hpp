@@ -35,6 +35,7 @@ template <class T>
 class sender;
 template <class T>
 class receiver;
+class context;
 
 // The outcome of a send. On failure the value comes back, so nothing is ever lost.
 template <class T>
@@ -67,6 +68,10 @@ struct access {
     template <class H>
     static auto shared(const H& h) noexcept {
         return h.s_;
+    }
+    template <class H, class S>
+    static H make(S s) noexcept {
+        return H(std::move(s));
     }
 };
 
@@ -115,6 +120,10 @@ public:
     // Blocks until a receiver (or the buffer) takes the value. Fails only when the channel is
     // closed; the value comes back in the result.
     send_result<T> send(T v) { return run(v, nullptr, true); }
+
+    // As send(v), giving up when ctx is cancelled (status cancelled, the value handed back).
+    // A context that is already cancelled wins over a ready channel. Defined in context.hpp.
+    send_result<T> send(const context& ctx, T v);
 
     // ok, or full (would block), or closed; never waits.
     [[nodiscard]] send_result<T> try_send(T v) { return run(v, nullptr, false); }
@@ -168,6 +177,11 @@ public:
         (void)run(out, nullptr, true);
         return out;
     }
+
+    // As receive(), giving up when ctx is cancelled: ok with the value, or closed (and
+    // drained), or cancelled. A context that is already cancelled wins over a ready channel.
+    // Defined in context.hpp.
+    [[nodiscard]] recv_result<T> receive(const context& ctx);
 
     // ok with the value, or empty (would block), or closed (and drained); never waits.
     [[nodiscard]] recv_result<T> try_receive() { return result(nullptr, false); }

@@ -35,6 +35,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "context.hpp"
 #include "detail/config.hpp"
 #include "go.hpp"
 
@@ -101,6 +102,42 @@ public:
             cv_.wait(lock, [this] { return is_zero(); });
         }
         unregister_waiter();
+    }
+
+    // As wait(), giving up when ctx is cancelled. Empty when the counter reached zero (that
+    // wins if both happen), ctx.err() otherwise.
+    std::error_code wait(const context& ctx) {
+        if (counter(state_.load(std::memory_order_acquire)) == 0) return {};  // as in wait()
+        if (auto e = ctx.err()) return e;
+        struct wake {
+            wait_group* wg;
+            bool cancelled = false;  // guarded by wg->mutex_
+            static void fire(void* p) noexcept {
+                auto* w = static_cast<wake*>(p);
+                {
+                    std::lock_guard lock(w->wg->mutex_);
+                    w->cancelled = true;
+                }
+                w->wg->cv_.notify_all();  // cancel_hook::remove keeps `w` alive until we return
+            }
+        } w{this};
+        detail::cancel_hook hook(&wake::fire, &w);
+        if (!hook.add(ctx)) {  // cannot be cancelled, or was just cancelled
+            if (auto e = ctx.err()) return e;
+            wait();
+            return {};
+        }
+        bool zero = true;
+        if (register_waiter()) {
+            {
+                std::unique_lock lock(mutex_);
+                cv_.wait(lock, [&] { return is_zero() || w.cancelled; });
+                zero = is_zero();
+            }
+            unregister_waiter();
+        }
+        hook.remove();
+        return zero ? std::error_code{} : ctx.err();
     }
 
     // As wait(), giving up after d. True iff the counter reached zero.
