@@ -35,6 +35,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <memory>
@@ -324,6 +325,15 @@ public:
         last_ = &l;
         l.linked = true;
         return true;
+    }
+
+    // Snapshot of the number of linked children, after_func records and hooks (for tests:
+    // a cancelled or destroyed child must not stay here).
+    std::size_t links() noexcept {
+        std::lock_guard lock(lock_);
+        std::size_t n = 0;
+        for (const ctx_link* l = head_; l; l = l->next) ++n;
+        return n;
     }
 
     // Removes `l` if it is still linked; true iff this call removed it (false: a canceller
@@ -641,6 +651,11 @@ namespace detail {
 struct context_access {
     static const std::shared_ptr<ctx_node>& node(const context& c) noexcept { return c.n_; }
     static context make(std::shared_ptr<ctx_node> n) noexcept { return context(std::move(n)); }
+    // Test hook: how many links the context's cancellation node holds (0 if it has none).
+    static std::size_t links(const context& c) noexcept {
+        auto* n = c.n_ ? c.n_->canceler() : nullptr;
+        return n ? n->links() : 0;
+    }
 };
 
 inline bool cancel_hook::add(const context& ctx) noexcept {
