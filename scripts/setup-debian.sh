@@ -14,8 +14,9 @@ packages=(
     # benchmarks: Google Benchmark and the optional peers (oneTBB, moodycamel, Boost)
     libbenchmark-dev libtbb-dev libconcurrentqueue-dev libreaderwriterqueue-dev
     libboost1.81-dev libboost-fiber1.81-dev libboost-context1.81-dev libboost-thread1.81-dev
-    # Go: the reference numbers in benchmarks/go
-    golang-go
+    # Go: the reference numbers in benchmarks/go, and the Go originals of the examples
+    # (errgroup, semaphore and rate come from golang.org/x/sync and x/time)
+    golang-go golang-golang-x-sync-dev golang-golang-x-time-dev
     # sanitizer builds: clang (ThreadSanitizer) and GCC's sanitizer runtimes (ASan+UBSan)
     clang libclang-rt-14-dev libasan8 libtsan2 libubsan1
     # setarch (ASLR off for TSan on kernels with high mmap entropy)

@@ -1,11 +1,12 @@
 // weft/weft.hpp - everything: Go's concurrency vocabulary for C++20.
 //
-// One header per primitive is also fine: <weft/channel.hpp>, <weft/select.hpp>,
+// One header per primitive or pattern is also fine: <weft/channel.hpp>, <weft/select.hpp>,
 // <weft/time.hpp>, <weft/wait_group.hpp>, <weft/go.hpp>, <weft/context.hpp>.
 #pragma once
 
 #include "channel.hpp"
 #include "context.hpp"
+#include "error_group.hpp"
 #include "go.hpp"
 #include "select.hpp"
 #include "time.hpp"
