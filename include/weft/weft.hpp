@@ -8,6 +8,8 @@
 #include "context.hpp"
 #include "error_group.hpp"
 #include "go.hpp"
+#include "rate.hpp"
 #include "select.hpp"
 #include "time.hpp"
 #include "wait_group.hpp"
+#include "worker_pool.hpp"
