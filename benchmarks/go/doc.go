@@ -1,7 +1,7 @@
-// Package weftbench holds the Go side of weft's channel benchmarks: the reference
-// numbers the C++ library is measured against. Every benchmark here has a twin with the
-// same name and shape in benchmarks/channel_bench.cpp (Google Benchmark), so that
-// scripts/bench-table.py can put them side by side.
+// Package weftbench holds the Go side of weft's benchmarks: the reference numbers the C++
+// library is measured against. Every benchmark here has a twin with the same name and shape
+// in benchmarks/*_bench.cpp (Google Benchmark); scripts/bench-table.py puts the channel ones
+// side by side.
 //
 // Run them the way BENCH.md was measured:
 //
@@ -11,6 +11,9 @@
 //   - runtime_test.go:   the channel/select benchmarks of Go's own runtime/chan_test.go
 //   - table_test.go:     the rows of BENCH.md's table (ProdCons, PingPong, Uncontended)
 //   - crossbeam_test.go: the shapes of crossbeam-channel's benchmarks/go.go
+//   - pool_test.go:      worker pools (benchmarks/worker_pool_bench.cpp)
+//
+// The twins on golang.org/x packages (rate/, semaphore/) are modules of their own.
 //
 // Units: ns/op where one op is what the benchmark's comment says (one item, one round
 // trip, one send+receive, or the Go runtime benchmark's own notion of an op).
