@@ -10,6 +10,7 @@
 #include "go.hpp"
 #include "rate.hpp"
 #include "select.hpp"
+#include "semaphore.hpp"
 #include "time.hpp"
 #include "wait_group.hpp"
 #include "worker_pool.hpp"
