@@ -21,7 +21,6 @@ EXAMPLE_PATH = re.compile(r"examples/[\w./-]+\.(?:cpp|go|expected)")
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 PENDING = {
     "docs/patterns/batching.md",
-    "docs/patterns/fan_out_fan_in.md",
     "docs/patterns/pipeline.md",
 }
 

@@ -7,6 +7,7 @@
 #include "channel.hpp"
 #include "context.hpp"
 #include "error_group.hpp"
+#include "fan.hpp"
 #include "go.hpp"
 #include "rate.hpp"
 #include "select.hpp"
