@@ -20,8 +20,6 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 EXAMPLE_PATH = re.compile(r"examples/[\w./-]+\.(?:cpp|go|expected)")
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 PENDING = {
-    "docs/patterns/batching.md",
-    "docs/patterns/pipeline.md",
 }
 
 

@@ -9,6 +9,7 @@
 #include "error_group.hpp"
 #include "fan.hpp"
 #include "go.hpp"
+#include "pipeline.hpp"
 #include "rate.hpp"
 #include "select.hpp"
 #include "semaphore.hpp"
