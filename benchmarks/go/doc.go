@@ -12,6 +12,8 @@
 //   - table_test.go:     the rows of BENCH.md's table (ProdCons, PingPong, Uncontended)
 //   - crossbeam_test.go: the shapes of crossbeam-channel's benchmarks/go.go
 //   - pool_test.go:      worker pools (benchmarks/worker_pool_bench.cpp)
+//   - pipeline_test.go:  a 3-stage ordered pipeline and batching (benchmarks/pipeline_bench.cpp)
+//   - fan_test.go:       merge (benchmarks/fan_bench.cpp)
 //
 // The twins on golang.org/x packages (rate/, semaphore/) are modules of their own.
 //
