@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "benchmarks"
 GO_DIR = BENCH_DIR / "go"
-CPP_BINARIES = ["channel_bench", "floors_bench"]
+CPP_BINARIES = ["channel_bench", "floors_bench", "context_bench"]
 PEER_COLUMNS = ["mutexcv", "tbb", "moodycamel", "boost_fiber", "boost_thread"]
 DASH = "–"
 
@@ -256,6 +256,10 @@ def unit_of(workload: str) -> str:
         return "item"
     if workload.startswith("PingPong/"):
         return "round trip"
+    if workload.startswith("Context/CancelFanout/"):
+        return "woken waiter"
+    if workload.startswith("Context/SendRecv"):
+        return "send+recv"
     if workload.startswith("Uncontended/"):
         return "send+recv"
     if workload.startswith("Floor/"):

@@ -11,6 +11,7 @@
 //   - runtime_test.go:   the channel/select benchmarks of Go's own runtime/chan_test.go
 //   - table_test.go:     the rows of BENCH.md's table (ProdCons, PingPong, Uncontended)
 //   - crossbeam_test.go: the shapes of crossbeam-channel's benchmarks/go.go
+//   - context_test.go:   contexts (benchmarks/context_bench.cpp)
 //   - pool_test.go:      worker pools (benchmarks/worker_pool_bench.cpp)
 //   - pipeline_test.go:  a 3-stage ordered pipeline and batching (benchmarks/pipeline_bench.cpp)
 //   - fan_test.go:       merge (benchmarks/fan_bench.cpp)

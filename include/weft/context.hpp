@@ -51,6 +51,7 @@
 #include "channel.hpp"
 #include "detail/chan_state.hpp"
 #include "detail/config.hpp"
+#include "detail/park.hpp"
 #include "detail/spin_lock.hpp"
 #include "detail/timer_service.hpp"
 #include "go.hpp"
@@ -233,36 +234,44 @@ public:
     }
 
     // Cancels this node and its descendants, unless it already is cancelled. True iff this call
-    // did it. Never waits for anyone (beyond a lock held for a few instructions).
+    // did it. Never waits for anyone (beyond a lock held for a few instructions). When any call
+    // returns, the winner's or not, err() reads cancelled and done() is closed.
     bool cancel(const cancel_reason& r, bool leave_parent) noexcept {
         ctx_link* detached = nullptr;
         ctx_link** tail = &detached;
         chan_state<std::monostate>* done = nullptr;
         std::stop_source* stop = nullptr;
         cancel_reason told;
+        bool won = false;
         {
             std::lock_guard lock(lock_);
-            // relaxed: state_ is only written under lock_, which we hold.
-            if (state_.load(std::memory_order_relaxed) != 0) return false;
-            cause_ = r.cause ? r.cause : default_cause(r.err);
-            // release: err()/cause() readers that see the state see cause_ written above.
-            state_.store(static_cast<int>(r.err), std::memory_order_release);
-            told = {r.err, cause_};
             done = done_.get();
-            stop = stop_.get();
-            for (ctx_link* l = head_; l;) {
-                ctx_link* following = l->next;
-                l->linked = false;
-                if (l->prepare(l)) {
-                    *tail = l;
-                    tail = &l->next;
+            // relaxed: state_ is only written under lock_, which we hold.
+            if (state_.load(std::memory_order_relaxed) == 0) {
+                won = true;
+                cause_ = r.cause ? r.cause : default_cause(r.err);
+                // release: err()/cause() readers that see the state see cause_ written above.
+                state_.store(static_cast<int>(r.err), std::memory_order_release);
+                told = {r.err, cause_};
+                stop = stop_.get();
+                for (ctx_link* l = head_; l;) {
+                    ctx_link* following = l->next;
+                    l->linked = false;
+                    if (l->prepare(l)) {
+                        *tail = l;
+                        tail = &l->next;
+                    }
+                    l = following;
                 }
-                l = following;
+                *tail = nullptr;
+                head_ = last_ = nullptr;
             }
-            *tail = nullptr;
-            head_ = last_ = nullptr;
         }
+        // A losing call closes done() too: the winner may not have done it yet (see state()),
+        // and close() is idempotent. Every closer has seen state_ stored, so a waiter it wakes
+        // reads the context as cancelled.
         if (done) done->visit([](auto& f) { (void)f.close(); });
+        if (!won) return false;
         if (stop) stop->request_stop();
         for (ctx_link* l = detached; l;) {
             ctx_link* following = l->next;  // read first: `l` may be gone once fired
@@ -274,10 +283,23 @@ public:
         return true;
     }
 
-    // 0 while active, else a context_errc.
+    // 0 while active, else a context_errc. Never non-zero while done() is open (Go's "if Done
+    // is not yet closed, Err returns nil"; Go issue 75533): cancel() publishes state_ under
+    // lock_ and closes done_ after unlocking; a reader that comes in between closes it itself
+    // (close() is idempotent), rather than report "active" for a context that cannot be
+    // linked to any more.
     int state() const noexcept {
-        // acquire: pairs with the release store in cancel(), so cause_ is visible.
-        return state_.load(std::memory_order_acquire);
+        // acquire: pairs with the release store in cancel(), so cause_ is visible, and so is
+        // done_ready_ if done() made the channel before the cancellation. A waiter woken by our
+        // close() below is ordered after this load, so it sees the state too.
+        const int s = state_.load(std::memory_order_acquire);
+        // acquire: pairs with the release store in done(); done_ is then set for good. Not
+        // ready: done() has not made the channel yet and will make it closed.
+        if (s == 0 || !done_ready_.load(std::memory_order_acquire)) return s;
+        done_->visit([](auto& f) {
+            if (!f.is_closed()) (void)f.close();
+        });
+        return s;
     }
     // Pre: state() != 0 (cause_ is then immutable).
     const std::exception_ptr& cause() const noexcept { return cause_; }
@@ -425,7 +447,9 @@ class stop_node final : public cancel_node {
 public:
     explicit stop_node(std::shared_ptr<ctx_node> parent) noexcept
         : cancel_node(parent, parent ? parent->deadline() : std::nullopt, kind::stop) {}
-    ~stop_node() override { release(); }
+    // Destroys the stop_callback (if release() has not) while every member is still alive:
+    // if on_stop is running on another thread, std::stop_callback's destructor waits for it.
+    ~stop_node() override { callback_.reset(); }
 
     void arm(std::stop_token t) {
         if (state() != 0) return;
@@ -435,8 +459,8 @@ public:
         if (armed_.exchange(armed, std::memory_order_acq_rel) == released) callback_.reset();
     }
 
-    // Deregisters from the stop_source: once cancelled or gone, nothing points here. Waits if
-    // the callback is running on another thread (its cancel() is then a no-op).
+    // Deregisters from the stop_source: once cancelled, nothing points here. Waits if the
+    // callback is running on another thread (its cancel() is then a no-op).
     void release() noexcept {
         if (armed_.exchange(released, std::memory_order_acq_rel) == armed) callback_.reset();
     }
@@ -445,6 +469,11 @@ private:
     struct on_stop {
         stop_node* self;
         void operator()() const noexcept {
+            // Claim the release first, so that the cancel() below does not destroy the
+            // stop_callback that is running us: the owner may drop the node meanwhile, and
+            // ~stop_node waits for us only while that stop_callback still exists. It stays
+            // registered (already fired) until ~stop_node.
+            (void)self->armed_.exchange(released, std::memory_order_acq_rel);
             (void)self->cancel({context_errc::canceled, nullptr}, true);
         }
     };
@@ -553,8 +582,9 @@ private:
 };
 
 // A one-shot callback that a blocked operation (e.g. wait_group::wait(ctx)) links into a
-// context: fired by the canceller after it has unlocked the context. The owner must call
-// remove() before the hook leaves scope; remove() waits for a fire already under way.
+// context: fired by the canceller after it has unlocked the context. Constructed, added and
+// removed by one thread (the blocked one); remove() must be called before the hook leaves
+// scope, and waits for a fire already under way.
 class cancel_hook : private ctx_link {
 public:
     using callback = void (*)(void*) noexcept;
@@ -568,9 +598,9 @@ public:
     void remove() noexcept {
         if (!node_ || node_->unlink(*this)) return;
         // The canceller detached us: wait until it has finished with us.
-        // acquire: pairs with the release store in fire_hook.
+        // acquire: pairs with the store in fire_hook, so the callback's effects are visible.
         while (phase_.load(std::memory_order_acquire) != fired)
-            phase_.wait(firing, std::memory_order_acquire);
+            owner_->park_while(phase_, firing, nullptr);
     }
 
 private:
@@ -582,16 +612,21 @@ private:
     static void fire_hook(ctx_link* l, const cancel_reason&) noexcept {
         auto* h = static_cast<cancel_hook*>(l);
         h->fn_(h->arg_);
-        // release: the callback's effects happen before remove() returns.
-        h->phase_.store(fired, std::memory_order_release);
-        h->phase_.notify_all();  // `h` is alive: its owner is in remove() or still waiting
+        // Once `fired` is stored, remove() may return and the hook's frame be reused: the wake
+        // goes to the owner's parker, which is immortal, never to the hook itself.
+        parker* owner = h->owner_;
+        // seq_cst: the Dekker pair with parker::park_while (store word, then check `parked`);
+        // also release, so the callback's effects happen before remove() returns.
+        h->phase_.store(fired, std::memory_order_seq_cst);
+        owner->unpark();
     }
 
-    static constexpr int idle = 0, firing = 1, fired = 2;
+    static constexpr std::uintptr_t idle = 0, firing = 1, fired = 2;
     callback fn_;
     void* arg_;
     cancel_node* node_ = nullptr;
-    std::atomic<int> phase_{idle};
+    parker* const owner_ = parker::current();  // the thread that will call remove()
+    std::atomic<std::uintptr_t> phase_{idle};
 };
 
 }  // namespace detail
@@ -855,7 +890,10 @@ std::error_code sleep(const context& ctx, const std::chrono::duration<Rep, Per>&
     if (auto e = ctx.err()) return e;
     auto done = ctx.done();
     if (!done) {
-        std::this_thread::sleep_for(d);
+        // Not std::this_thread::sleep_for, which overflows (and returns at once) for a d near
+        // duration::max(): deadline_after saturates, as receive_for below does.
+        const auto deadline = detail::deadline_after(d);
+        detail::block_forever(&deadline);
         return {};
     }
     if (done.receive_for(d).status == op_status::timeout) return {};
