@@ -34,15 +34,17 @@
 #include <vector>
 
 #ifdef __linux__
-#include <filesystem>
 #endif
 
 #include "support.hpp"
 
 using namespace std::chrono_literals;
 using weft::op_status;
+using weft_test::eventually;
 using weft_test::goroutines;
 using weft_test::scale;
+using weft_test::settled_thread_count;
+using weft_test::thread_count;
 
 namespace {
 
@@ -74,31 +76,6 @@ int tag_of(const std::exception_ptr& p) {
 int errc_of_cause(const std::exception_ptr& p) {
     const auto* e = weft::error_as<weft::context_error>(p);
     return e && e->code().category() == weft::context_category() ? e->code().value() : 0;
-}
-
-// Polls pred until it holds or `limit` passes; returns its last value.
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 5000ms) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (!pred()) {
-        if (std::chrono::steady_clock::now() > end) return pred();
-        std::this_thread::sleep_for(1ms);
-    }
-    return true;
-}
-
-// Number of threads of this process (0 where /proc is not available).
-std::size_t thread_count() {
-#ifdef __linux__
-    std::size_t n = 0;
-    for (const auto& e : std::filesystem::directory_iterator("/proc/self/task")) {
-        (void)e;
-        ++n;
-    }
-    return n;
-#else
-    return 0;
-#endif
 }
 
 // A busy wait that still lets a preempted thread run (2 cores, many threads).
@@ -1552,13 +1529,7 @@ TEST_CASE("no thread per context, and none left behind") {
         warm.cancel();
     }
     // after_func threads of earlier tests may still be exiting: wait until the count is stable.
-    std::size_t base = thread_count();
-    for (int i = 0; i < 200; ++i) {
-        std::this_thread::sleep_for(5ms);
-        const std::size_t now = thread_count();
-        if (now == base) break;
-        base = now;
-    }
+    const std::size_t base = settled_thread_count();
     {
         auto [root, cancel] = weft::with_cancel(weft::background());
         std::vector<weft::context> kept;

@@ -12,7 +12,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -28,45 +27,12 @@
 #include "support.hpp"
 
 using namespace std::chrono_literals;
+using weft_test::eventually;
 using weft_test::scale;
+using weft_test::settled_thread_count;
+using weft_test::thread_count;
 
 namespace {
-
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 10000ms) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (!pred()) {
-        if (std::chrono::steady_clock::now() > end) return pred();
-        std::this_thread::sleep_for(1ms);
-    }
-    return true;
-}
-
-// Number of threads of this process (0 where /proc is not available).
-std::size_t thread_count() {
-#ifdef __linux__
-    std::size_t n = 0;
-    for (const auto& e : std::filesystem::directory_iterator("/proc/self/task")) {
-        (void)e;
-        ++n;
-    }
-    return n;
-#else
-    return 0;
-#endif
-}
-
-// The thread count once threads of earlier tests have finished exiting.
-std::size_t settled_thread_count() {
-    std::size_t base = thread_count();
-    for (int i = 0; i < 200; ++i) {
-        std::this_thread::sleep_for(5ms);
-        const std::size_t now = thread_count();
-        if (now == base) break;
-        base = now;
-    }
-    return base;
-}
 
 // An item of input `input`, number `seq` within it.
 constexpr int encode(int input, int seq) { return input * 1'000'000 + seq; }

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -97,6 +98,44 @@ private:
     std::mutex mutex_;
     std::vector<std::thread> threads_;
 };
+
+// Polls pred until it holds or `limit` passes; returns its last value. For states reached
+// asynchronously (a thread exiting, a link dropped); the test's watchdog still bounds the wait.
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (!pred()) {
+        if (std::chrono::steady_clock::now() > end) return pred();
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return true;
+}
+
+// Number of threads of this process (0 where /proc is not available).
+inline std::size_t thread_count() {
+#ifdef __linux__
+    std::error_code ec;
+    std::size_t n = 0;
+    for (std::filesystem::directory_iterator it("/proc/self/task", ec), end; !ec && it != end;
+         it.increment(ec))
+        ++n;
+    return n;
+#else
+    return 0;
+#endif
+}
+
+// The thread count once threads of earlier tests have finished exiting (it stops changing).
+inline std::size_t settled_thread_count() {
+    std::size_t base = thread_count();
+    for (int i = 0; i < 200; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        const std::size_t now = thread_count();
+        if (now == base) break;
+        base = now;
+    }
+    return base;
+}
 
 }  // namespace weft_test
 

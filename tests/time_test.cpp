@@ -5,7 +5,6 @@
 
 #include <doctest/doctest.h>
 
-#include <dirent.h>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -23,19 +22,9 @@
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 using weft_test::scale;
+using weft_test::thread_count;
 
 namespace {
-
-// Number of threads of this process right now.
-std::size_t thread_count() {
-    std::size_t n = 0;
-    if (DIR* d = ::opendir("/proc/self/task")) {
-        while (dirent* e = ::readdir(d))
-            if (e->d_name[0] != '.') ++n;
-        ::closedir(d);
-    }
-    return n;
-}
 
 // Makes sure the timer service thread exists, so later thread counts include it.
 void start_service() {

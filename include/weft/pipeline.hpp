@@ -908,19 +908,31 @@ private:
     friend struct access;
 };
 
-template <class F>
-class map_spec : public spec_base<map_spec<F>> {
+// map and filter take the same settings; Kind tells them apart (and names the stage).
+struct map_kind {
+    static constexpr const char* name = "map";
+    static constexpr const char* qualified = "weft::map";
+};
+struct filter_kind {
+    static constexpr const char* name = "filter";
+    static constexpr const char* qualified = "weft::filter";
+};
+
+template <class F, class Kind>
+class worker_spec : public spec_base<worker_spec<F, Kind>> {
 public:
     static constexpr bool is_sink = false;
-    map_spec(F f, std::size_t workers, ordering o)
-        : spec_base<map_spec>("map"),
+    worker_spec(F f, std::size_t workers, ordering o)
+        : spec_base<worker_spec>(Kind::name),
           f_(std::move(f)),
-          workers_(check_workers(workers, "weft::map")),
+          workers_(check_workers(workers, Kind::qualified)),
           order_(o) {}
     // ordered only: how many values may be inside the stage at once (default: the stage's
     // capacity, at least 2 x workers). Fewer than `workers` leaves workers idle.
-    map_spec window(std::size_t n) && {
-        if (n == 0) throw std::invalid_argument("weft::map: window must be at least 1");
+    worker_spec window(std::size_t n) && {
+        if (n == 0)
+            throw std::invalid_argument(std::string(Kind::qualified) +
+                                        ": window must be at least 1");
         window_ = n;
         return std::move(*this);
     }
@@ -934,27 +946,9 @@ private:
 };
 
 template <class F>
-class filter_spec : public spec_base<filter_spec<F>> {
-public:
-    static constexpr bool is_sink = false;
-    filter_spec(F f, std::size_t workers, ordering o)
-        : spec_base<filter_spec>("filter"),
-          f_(std::move(f)),
-          workers_(check_workers(workers, "weft::filter")),
-          order_(o) {}
-    filter_spec window(std::size_t n) && {
-        if (n == 0) throw std::invalid_argument("weft::filter: window must be at least 1");
-        window_ = n;
-        return std::move(*this);
-    }
-
-private:
-    F f_;
-    std::size_t workers_;
-    ordering order_;
-    std::optional<std::size_t> window_;
-    friend struct access;
-};
+using map_spec = worker_spec<F, map_kind>;
+template <class F>
+using filter_spec = worker_spec<F, filter_kind>;
 
 template <class F>
 class tap_spec : public spec_base<tap_spec<F>> {
