@@ -186,6 +186,13 @@ TEST_CASE("worker_pool: try_submit and try_post fail on a full queue and hand th
     (*d.task)();
     CHECK(ran);
 
+    // A worker_pool::task comes back as the caller's task, not as the pool's wrapper around it
+    // (whose exception would go to a future nobody holds).
+    auto e = pool.try_submit(weft::worker_pool::task([] { throw std::runtime_error("mine"); }));
+    CHECK(e.status == weft::op_status::full);
+    REQUIRE(e.task);
+    CHECK_THROWS_AS((*e.task)(), std::runtime_error);
+
     CHECK(total(pool.stats()) == 3);  // the occupying task + 2 queued; the rejects are not counted
     gate.close();
     CHECK(a.get() == 1);

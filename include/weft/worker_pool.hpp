@@ -608,28 +608,31 @@ private:
         return {std::move(t), std::move(fut)};
     }
 
-    // The callable back out of a task that was not accepted (the caller knows its job type).
+    // The callable back out of a job that was not accepted (the caller knows its job type).
     template <class Job, class F>
-    static std::optional<F> hand_back(std::optional<task>& t) {
-        if constexpr (std::is_same_v<F, task>) {
-            return std::move(t);
-        } else {
-            std::optional<F> f(std::move(t->template get<Job>()->f));
-            t.reset();
-            return f;
-        }
+    static std::optional<F> unwrap(std::optional<task>& t) {
+        std::optional<F> f(std::move(t->template get<Job>()->f));
+        t.reset();
+        return f;
     }
 
     template <class F>
     static post_result<F> post_result_of(send_result<task> r) {
         if (r) return {op_status::ok, std::nullopt};
-        return {r.status, hand_back<detail::pool_post_job<F>, F>(r.value)};
+        // A posted task goes into the queue as it is (make_task); anything else is wrapped.
+        if constexpr (std::is_same_v<F, task>) {
+            return {r.status, std::move(r.value)};
+        } else {
+            return {r.status, unwrap<detail::pool_post_job<F>, F>(r.value)};
+        }
     }
 
+    // A submitted callable is always wrapped with its promise, a task too: unwrap it, or the
+    // caller would get back a wrapper whose result (and exception) goes to a dropped future.
     template <class R, class F>
     static submit_result<R, F> submit_result_of(send_result<task> r, std::future<R>& fut) {
         if (r) return {op_status::ok, std::move(fut), std::nullopt};
-        return {r.status, std::future<R>(), hand_back<detail::pool_submit_job<F, R>, F>(r.value)};
+        return {r.status, std::future<R>(), unwrap<detail::pool_submit_job<F, R>, F>(r.value)};
     }
 
     static inline thread_local const worker_pool* current_ = nullptr;
