@@ -763,6 +763,7 @@ TEST_CASE("start(): cancel() stops a pipeline whose output nobody reads") {
 TEST_CASE("destroying a started pipeline cancels it and joins its threads") {
     WEFT_WATCHDOG();
     std::atomic<int> alive{0};
+    const std::size_t base = weft_test::settled_thread_count();
     {
         auto p = weft::pipeline(weft::background(), {.capacity = 1}) |
                  weft::source([]() -> std::optional<int> { return 1; }) | weft::map([&](int x) {
@@ -773,8 +774,11 @@ TEST_CASE("destroying a started pipeline cancels it and joins its threads") {
                  weft::sink([](const weft::context& ctx, int) { (void)ctx.done().receive(); });
         auto run = p.start();
         std::this_thread::sleep_for(5ms);
+        if (base != 0) CHECK(weft_test::thread_count() >= base + 3);  // source, map, sink
     }  // ~pipeline_run: cancel + join
     CHECK(alive == 0);
+    // Joined: the threads are gone (the kernel may take a moment to drop a dead thread's entry).
+    if (base != 0) CHECK(weft_test::eventually([&] { return weft_test::thread_count() == base; }));
 
     // Never started: nothing to join.
     auto p = weft::pipeline() | weft::source(iota(3)) | weft::sink([](int) {});

@@ -690,3 +690,21 @@ TEST_CASE("worker_pool: zero workers or a zero-size queue are rejected") {
     CHECK(defaults.workers() >= 1);
     CHECK(defaults.queue_capacity() == 1024);
 }
+
+TEST_CASE("worker_pool: no thread outlives the pool") {
+    WEFT_WATCHDOG();
+    const std::size_t base = weft_test::settled_thread_count();
+    if (base == 0) return;  // no /proc
+    {
+        weft::worker_pool pool(4, 16);
+        CHECK(pool.submit([] { return 1; }).get() == 1);
+        CHECK(weft_test::thread_count() == base + 4);  // the workers, started by the constructor
+    }  // ~worker_pool: drain and join
+    CHECK(weft_test::eventually([&] { return weft_test::thread_count() == base; }));
+    {
+        weft::worker_pool pool(2, 16);
+        pool.post([] {});
+        (void)pool.stop();
+    }
+    CHECK(weft_test::eventually([&] { return weft_test::thread_count() == base; }));
+}
