@@ -15,6 +15,8 @@
 //   - pool_test.go:      worker pools (benchmarks/worker_pool_bench.cpp)
 //   - pipeline_test.go:  a 3-stage ordered pipeline and batching (benchmarks/pipeline_bench.cpp)
 //   - fan_test.go:       merge (benchmarks/fan_bench.cpp)
+//   - sync_test.go:      Mutex, RWMutex, atomics, a channel owner, results by index
+//     (benchmarks/sync_bench.cpp)
 //
 // The twins on golang.org/x packages (rate/, semaphore/) are modules of their own.
 //
