@@ -398,6 +398,21 @@ protected:
         std::exception_ptr e = std::current_exception();
         return rt.fail(index_, e) ? e : nullptr;
     }
+    // One thread's life in a stage: run body(c), turn an escaping exception into the
+    // pipeline's failure, and record the thread's counts. Returns the failure it reports.
+    template <class Body>
+    std::exception_ptr guarded(runtime& rt, Body&& body) noexcept {
+        counters c;
+        std::exception_ptr err;
+        try {
+            body(c);
+        } catch (...) {
+            c.ended = false;
+            err = failed(rt);
+        }
+        record(rt, c);
+        return err;
+    }
 
     std::string name_;
     std::size_t index_;
@@ -477,9 +492,7 @@ public:
 
 private:
     std::exception_ptr work(runtime& rt) noexcept {
-        counters c;
-        std::exception_ptr err;
-        try {
+        std::exception_ptr err = guarded(rt, [&](counters& c) {
             auto emit = [&](T&& v) -> bool {
                 ++c.in;
                 if (!send(out_, std::move(v), rt)) return false;
@@ -488,11 +501,7 @@ private:
                 return true;
             };
             gen_.template produce<T>(rt, emit, c);
-        } catch (...) {
-            c.ended = false;
-            err = failed(rt);
-        }
-        record(rt, c);
+        });
         out_.close();
         return err;
     }
@@ -523,15 +532,7 @@ public:
 
 private:
     std::exception_ptr work(runtime& rt) noexcept {
-        counters c;
-        std::exception_ptr err;
-        try {
-            loop(rt, c);
-        } catch (...) {
-            c.ended = false;
-            err = failed(rt);
-        }
-        record(rt, c);
+        std::exception_ptr err = guarded(rt, [&](counters& c) { loop(rt, c); });
         // acq_rel: the last worker to leave closes; a thread that never started (spawn failed)
         // leaves the count above zero, and the next stage then ends by the cancellation.
         if constexpr (K != kind::sink) {
@@ -609,15 +610,7 @@ public:
 
 private:
     std::exception_ptr work(runtime& rt) noexcept {
-        counters c;
-        std::exception_ptr err;
-        try {
-            loop(rt, c);
-        } catch (...) {
-            c.ended = false;
-            err = failed(rt);
-        }
-        record(rt, c);
+        std::exception_ptr err = guarded(rt, [&](counters& c) { loop(rt, c); });
         if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) out_.close();
         return err;
     }
@@ -738,15 +731,7 @@ public:
 
 private:
     std::exception_ptr work(runtime& rt) noexcept {
-        counters c;
-        std::exception_ptr err;
-        try {
-            loop(rt, c);
-        } catch (...) {
-            c.ended = false;
-            err = failed(rt);
-        }
-        record(rt, c);
+        std::exception_ptr err = guarded(rt, [&](counters& c) { loop(rt, c); });
         out_.close();
         return err;
     }
