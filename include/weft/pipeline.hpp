@@ -1162,19 +1162,7 @@ struct access {
                           "weft::map: the function's result must be a nothrow move constructible "
                           "object (wrap it in std::unique_ptr)");
             if constexpr (!std::is_void_v<U> && item_ok<U>) {
-                auto& st = *p.s_;
-                const std::size_t index = st.next_index();
-                channel<U> out(st.capacity(s.capacity_));
-                if (s.order_ == ordering::ordered && s.workers_ > 1) {
-                    const std::size_t window =
-                        s.window_.value_or(std::max(st.capacity(s.capacity_), 2 * s.workers_));
-                    return add<U, ordered_stage<kind::map, T, U, F>>(
-                        std::move(p), out, std::move(s.name_), index, s.workers_, window,
-                        std::move(s.f_), p.tail_, out);
-                }
-                return add<U, worker_stage<kind::map, T, U, F>>(
-                    std::move(p), out, std::move(s.name_), index, s.workers_, std::move(s.f_),
-                    p.tail_, out);
+                return add_workers<kind::map, T, U>(std::move(p), std::move(s));
             }
         }
     }
@@ -1190,20 +1178,25 @@ struct access {
             static_assert(std::is_constructible_v<bool, call_result_t<F, const T&>>,
                           "weft::filter: the predicate must return something that converts to "
                           "bool (true: keep the value)");
-            auto& st = *p.s_;
-            const std::size_t index = st.next_index();
-            channel<T> out(st.capacity(s.capacity_));
-            if (s.order_ == ordering::ordered && s.workers_ > 1) {
-                const std::size_t window =
-                    s.window_.value_or(std::max(st.capacity(s.capacity_), 2 * s.workers_));
-                return add<T, ordered_stage<kind::filter, T, T, F>>(
-                    std::move(p), out, std::move(s.name_), index, s.workers_, window,
-                    std::move(s.f_), p.tail_, out);
-            }
-            return add<T, worker_stage<kind::filter, T, T, F>>(
-                std::move(p), out, std::move(s.name_), index, s.workers_, std::move(s.f_), p.tail_,
-                out);
+            return add_workers<kind::filter, T, T>(std::move(p), std::move(s));
         }
+    }
+
+    // map and filter: n workers in completion order, or in input order within a window.
+    template <kind K, class T, class U, class F, class Kind>
+    static auto add_workers(pipeline_of<T>&& p, worker_spec<F, Kind>&& s) {
+        auto& st = *p.s_;
+        const std::size_t index = st.next_index();
+        channel<U> out(st.capacity(s.capacity_));
+        if (s.order_ == ordering::ordered && s.workers_ > 1) {
+            const std::size_t window =
+                s.window_.value_or(std::max(st.capacity(s.capacity_), 2 * s.workers_));
+            return add<U, ordered_stage<K, T, U, F>>(std::move(p), out, std::move(s.name_), index,
+                                                     s.workers_, window, std::move(s.f_), p.tail_,
+                                                     out);
+        }
+        return add<U, worker_stage<K, T, U, F>>(std::move(p), out, std::move(s.name_), index,
+                                                s.workers_, std::move(s.f_), p.tail_, out);
     }
 
     template <class T, class F>
