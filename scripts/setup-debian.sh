@@ -21,6 +21,10 @@ packages=(
     clang libclang-rt-14-dev libasan8 libtsan2 libubsan1
     # setarch (ASLR off for TSan on kernels with high mmap entropy)
     util-linux
+    # the importer (examples/importer): xlsx reading, databases, sample workbooks, its CLI, and
+    # a private PostgreSQL server for its tests (scripts/with-postgres.sh)
+    libzip-dev libexpat1-dev libsqlite3-dev libpq-dev libxlsxwriter-dev libcli11-dev
+    sqlite3 postgresql
     # format check (clang-format 14 mangles C++20 requires-clauses; 19 is in bookworm)
     clang-format-19
 )
