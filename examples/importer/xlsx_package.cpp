@@ -1,0 +1,195 @@
+// The zip package under an .xlsx: libzip, opened read-only from a file or from memory; parts are
+// streamed with zip_fread and counted against the limits as they inflate (see xlsx_package.hpp).
+#include "xlsx_package.hpp"
+
+#include <zip.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <fstream>
+#include <system_error>
+
+namespace weft_import::xlsx_detail {
+namespace {
+
+std::string libzip_message(zip_error_t* err) {
+    const char* s = zip_error_strerror(err);
+    return s ? s : "unknown libzip error";
+}
+
+bool starts_with(std::span<const unsigned char> head, std::initializer_list<unsigned char> magic) {
+    return head.size() >= magic.size() && std::equal(magic.begin(), magic.end(), head.begin());
+}
+
+}  // namespace
+
+void reject_unopenable(std::span<const unsigned char> head, int zip_error_code) {
+    if (head.empty()) throw file_error("empty file");
+    if (starts_with(head, {0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}))
+        throw file_error(
+            "legacy .xls workbook (OLE2 compound file), not .xlsx: save it as .xlsx "
+            "(a password-protected .xlsx is also stored this way)");
+    // A local file header up front but no readable central directory: the end was cut off.
+    if (starts_with(head, {'P', 'K', 3, 4}) || starts_with(head, {'P', 'K', 5, 6})) {
+        if (zip_error_code == ZIP_ER_NOZIP)
+            throw file_error("truncated zip archive (its central directory is missing)");
+        zip_error_t err;
+        zip_error_init_with_code(&err, zip_error_code);
+        std::string msg = "damaged zip archive (" + libzip_message(&err) + ")";
+        zip_error_fini(&err);
+        throw file_error(msg);
+    }
+    throw file_error("not an .xlsx file (not a zip archive)");
+}
+
+package::package(const std::filesystem::path& file, const limits& lim) : lim_(lim) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw file_error("cannot open " + file.string() + ": " + std::strerror(errno));
+    std::array<unsigned char, 8> head{};
+    in.read(reinterpret_cast<char*>(head.data()), head.size());
+    auto got = static_cast<std::size_t>(in.gcount());
+    in.close();
+    int code = 0;
+    zip_ = zip_open(file.c_str(), ZIP_RDONLY, &code);
+    if (!zip_) {
+        if (code == ZIP_ER_OPEN || code == ZIP_ER_MEMORY) {
+            zip_error_t err;
+            zip_error_init_with_code(&err, code);
+            std::string msg = "cannot open " + file.string() + ": " + libzip_message(&err);
+            zip_error_fini(&err);
+            throw file_error(msg);
+        }
+        reject_unopenable(std::span(head.data(), got), code);
+    }
+    try {
+        reject_foreign_formats();
+    } catch (...) {
+        zip_discard(zip_);
+        throw;
+    }
+}
+
+package::package(std::span<const std::byte> bytes, const limits& lim) : lim_(lim) {
+    auto head = std::span(reinterpret_cast<const unsigned char*>(bytes.data()),
+                          std::min<std::size_t>(bytes.size(), 8));
+    if (bytes.empty()) reject_unopenable(head, ZIP_ER_NOZIP);
+    zip_error_t err;
+    zip_error_init(&err);
+    zip_source_t* src = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &err);
+    if (src) zip_ = zip_open_from_source(src, ZIP_RDONLY, &err);
+    if (!zip_) {
+        int code = zip_error_code_zip(&err);
+        zip_error_fini(&err);
+        if (src) zip_source_free(src);
+        reject_unopenable(head, code);
+    }
+    zip_error_fini(&err);
+    try {
+        reject_foreign_formats();
+    } catch (...) {
+        zip_discard(zip_);
+        throw;
+    }
+}
+
+package::~package() {
+    if (zip_) zip_discard(zip_);
+}
+
+std::optional<std::uint64_t> package::find(const std::string& part) const {
+    zip_int64_t i = zip_name_locate(zip_, part.c_str(), ZIP_FL_NOCASE);
+    if (i < 0) return std::nullopt;
+    return static_cast<std::uint64_t>(i);
+}
+
+// An OpenDocument file is a zip too; its uncompressed first entry says what it is.
+void package::reject_foreign_formats() const {
+    auto idx = find("mimetype");
+    if (!idx) return;
+    part_stream s(*this, *idx, "mimetype");
+    std::array<char, 128> buf{};
+    std::size_t n = 0, got = 0;
+    while (n < buf.size() && (got = s.read(buf.data() + n, buf.size() - n)) > 0) n += got;
+    std::string_view type(buf.data(), n);
+    if (type.starts_with("application/vnd.oasis.opendocument.spreadsheet"))
+        throw file_error("OpenDocument spreadsheet (.ods), not .xlsx: save it as .xlsx");
+    if (type.starts_with("application/vnd.oasis.opendocument"))
+        throw file_error("OpenDocument file, not an .xlsx workbook");
+}
+
+part_stream::part_stream(const package& pkg, std::uint64_t index, std::string name)
+    : name_(std::move(name)), lim_(pkg.lim()) {
+    zip_stat_t st;
+    zip_stat_init(&st);
+    if (zip_stat_index(pkg.archive(), index, 0, &st) != 0)
+        throw file_error("damaged zip archive: cannot read the entry of part " + name_);
+    if ((st.valid & ZIP_STAT_ENCRYPTION_METHOD) && st.encryption_method != ZIP_EM_NONE)
+        throw file_error("part " + name_ + " is encrypted");
+    declared_ = (st.valid & ZIP_STAT_SIZE) ? st.size : 0;
+    compressed_ = (st.valid & ZIP_STAT_COMP_SIZE) ? st.comp_size : 0;
+    // Refusing an honest declaration early only saves work: the count below is what holds.
+    if (declared_ > lim_.max_part_bytes)
+        throw file_error("part " + name_ + " declares " + std::to_string(declared_) +
+                         " bytes, over the limit of " + std::to_string(lim_.max_part_bytes));
+    file_ = zip_fopen_index(pkg.archive(), index, 0);
+    if (!file_) {
+        zip_error_t* err = zip_get_error(pkg.archive());
+        int code = zip_error_code_zip(err);
+        if (code == ZIP_ER_COMPNOTSUPP)
+            throw file_error("part " + name_ + " uses an unsupported compression method");
+        if (code == ZIP_ER_ENCRNOTSUPP || code == ZIP_ER_NOPASSWD)
+            throw file_error("part " + name_ + " is encrypted");
+        throw file_error("damaged zip archive: cannot open part " + name_ + " (" +
+                         libzip_message(err) + ")");
+    }
+}
+
+part_stream::~part_stream() {
+    if (file_) zip_fclose(file_);
+}
+
+void part_stream::fail_from_libzip() const {
+    zip_error_t* err = zip_file_get_error(file_);
+    switch (zip_error_code_zip(err)) {
+        case ZIP_ER_CRC: throw file_error("part " + name_ + " fails its CRC check");
+        case ZIP_ER_INCONS:
+            throw file_error("part " + name_ + " does not match its zip headers (size or CRC)");
+        case ZIP_ER_ZLIB:
+        case ZIP_ER_COMPRESSED_DATA:
+            throw file_error("part " + name_ + " has damaged compressed data");
+        case ZIP_ER_EOF:
+        case ZIP_ER_READ:
+        case ZIP_ER_SEEK: throw file_error("truncated zip archive: part " + name_ + " ends early");
+        default:
+            throw file_error("damaged zip archive: part " + name_ + " (" + libzip_message(err) +
+                             ")");
+    }
+}
+
+std::size_t part_stream::read(char* out, std::size_t size) {
+    zip_int64_t n = zip_fread(file_, out, size);
+    if (n < 0) fail_from_libzip();
+    auto got = static_cast<std::uint64_t>(n);
+    inflated_ += got;
+    if (inflated_ > lim_.max_part_bytes)
+        throw file_error("part " + name_ + " inflates beyond the limit of " +
+                         std::to_string(lim_.max_part_bytes) + " bytes");
+    if (inflated_ > declared_)
+        throw file_error("part " + name_ + " inflates beyond its declared size of " +
+                         std::to_string(declared_) + " bytes");
+    // The compressed size bounds the input libzip reads for this entry, so the ratio so far is a
+    // lower bound on the final one.
+    if (inflated_ > lim_.ratio_min_bytes &&
+        static_cast<double>(inflated_) >
+            lim_.max_ratio * static_cast<double>(std::max<std::uint64_t>(compressed_, 1)))
+        throw file_error("part " + name_ + " inflates more than " +
+                         std::to_string(static_cast<long long>(lim_.max_ratio)) +
+                         ":1 (a zip bomb?)");
+    if (got == 0 && size > 0 && inflated_ != declared_)
+        throw file_error("part " + name_ + " inflates to " + std::to_string(inflated_) +
+                         " bytes, not its declared " + std::to_string(declared_));
+    return static_cast<std::size_t>(got);
+}
+
+}  // namespace weft_import::xlsx_detail

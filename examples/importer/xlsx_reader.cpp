@@ -1,0 +1,711 @@
+// Streaming .xlsx reader (see xlsx_reader.hpp for the contract).
+//
+// Parts are read in this order: _rels/.rels -> the workbook (its officeDocument relationship;
+// xl/workbook.xml only when the package has no _rels/.rels at all) -> the workbook's
+// relationships -> styles -> shared strings, each streamed through expat, and finally the chosen
+// worksheet, which is parsed lazily: next() feeds expat one 64 KiB chunk at a time and the row
+// handler suspends the parser as each </row> closes, so at most one row is ever buffered.
+//
+// Invariants: expat handlers never throw into C code (the trampolines catch, stop the parser and
+// rethrow after XML_ParseBuffer returns); any DOCTYPE aborts the parse at its start, so no entity
+// is ever declared or expanded; every relationship target of the parts read is resolved inside
+// the package or the file is refused.
+#include "xlsx_reader.hpp"
+
+#include <expat.h>
+
+#include <cstring>
+#include <exception>
+#include <new>
+#include <utility>
+
+#include "xlsx_package.hpp"
+#include "xlsx_values.hpp"
+
+namespace weft_import {
+namespace {
+
+using namespace xlsx_detail;
+
+constexpr std::size_t chunk_bytes = 64 * 1024;
+
+std::string_view local_name(const XML_Char* name) {
+    const char* sep = std::strrchr(name, '\x01');
+    return sep ? sep + 1 : name;
+}
+
+const char* attr(const XML_Char** atts, std::string_view local) {
+    for (; *atts; atts += 2)
+        if (local_name(*atts) == local) return atts[1];
+    return nullptr;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        auto la = (a[i] >= 'A' && a[i] <= 'Z') ? a[i] - 'A' + 'a' : a[i];
+        auto lb = (b[i] >= 'A' && b[i] <= 'Z') ? b[i] - 'A' + 'a' : b[i];
+        if (la != lb) return false;
+    }
+    return true;
+}
+
+// SAX over one part. Subclasses see local names (namespace prefixes do not matter: some writers
+// use `x:` on every element).
+class sax {
+public:
+    explicit sax(std::string part) : part_(std::move(part)) {
+        parser_ = XML_ParserCreateNS(nullptr, '\x01');
+        if (!parser_) throw std::bad_alloc();
+        XML_SetUserData(parser_, this);
+        XML_SetElementHandler(parser_, on_start, on_end);
+        XML_SetCharacterDataHandler(parser_, on_text);
+        XML_SetStartDoctypeDeclHandler(parser_, on_doctype);
+        XML_SetEntityDeclHandler(parser_, on_entity);
+        XML_SetParamEntityParsing(parser_, XML_PARAM_ENTITY_PARSING_NEVER);
+    }
+    sax(const sax&) = delete;
+    sax& operator=(const sax&) = delete;
+    virtual ~sax() { XML_ParserFree(parser_); }
+
+    void parse_all(part_stream& in) {
+        while (step(in)) {}
+    }
+
+    // Feeds one chunk, or resumes a suspended parse. False once the document has ended.
+    bool step(part_stream& in) {
+        XML_Status st;
+        if (suspended_) {
+            suspended_ = false;
+            st = XML_ResumeParser(parser_);
+        } else {
+            void* buf = XML_GetBuffer(parser_, static_cast<int>(chunk_bytes));
+            if (!buf) throw std::bad_alloc();
+            std::size_t n = in.read(static_cast<char*>(buf), chunk_bytes);
+            final_ = n == 0;
+            st = XML_ParseBuffer(parser_, static_cast<int>(n), final_ ? XML_TRUE : XML_FALSE);
+        }
+        if (failure_) std::rethrow_exception(failure_);
+        if (st == XML_STATUS_ERROR)
+            throw file_error("XML not well-formed in " + part_ + " (line " +
+                             std::to_string(XML_GetCurrentLineNumber(parser_)) + ", column " +
+                             std::to_string(XML_GetCurrentColumnNumber(parser_)) +
+                             "): " + XML_ErrorString(XML_GetErrorCode(parser_)));
+        if (st == XML_STATUS_SUSPENDED) {
+            suspended_ = true;
+            return true;
+        }
+        return !final_;
+    }
+
+protected:
+    virtual void start(std::string_view name, const XML_Char** atts) = 0;
+    virtual void end(std::string_view name) = 0;
+    virtual void text(std::string_view) {}
+
+    // Called from a handler: the parse returns after it, to hand a finished row out.
+    void suspend() { XML_StopParser(parser_, XML_TRUE); }
+    const std::string& part() const { return part_; }
+
+private:
+    void fail(std::exception_ptr e) {
+        if (!failure_) failure_ = std::move(e);
+        XML_StopParser(parser_, XML_FALSE);
+    }
+    template <class F>
+    static void guarded(void* self, F&& f) {
+        auto* s = static_cast<sax*>(self);
+        if (s->failure_) return;
+        try {
+            f(*s);
+        } catch (...) { s->fail(std::current_exception()); }
+    }
+    static void XMLCALL on_start(void* self, const XML_Char* name, const XML_Char** atts) {
+        guarded(self, [&](sax& s) { s.start(local_name(name), atts); });
+    }
+    static void XMLCALL on_end(void* self, const XML_Char* name) {
+        guarded(self, [&](sax& s) { s.end(local_name(name)); });
+    }
+    static void XMLCALL on_text(void* self, const XML_Char* s, int len) {
+        guarded(self, [&](sax& p) { p.text(std::string_view(s, static_cast<std::size_t>(len))); });
+    }
+    static void XMLCALL on_doctype(void* self, const XML_Char*, const XML_Char*, const XML_Char*,
+                                   int) {
+        guarded(self, [](sax& s) {
+            throw file_error("DTD (DOCTYPE) in " + s.part_ + ": refused, an .xlsx part has none");
+        });
+    }
+    static void XMLCALL on_entity(void* self, const XML_Char*, int, const XML_Char*, int,
+                                  const XML_Char*, const XML_Char*, const XML_Char*,
+                                  const XML_Char*) {
+        guarded(self,
+                [](sax& s) { throw file_error("entity declaration in " + s.part_ + ": refused"); });
+    }
+
+    XML_Parser parser_ = nullptr;
+    std::string part_;
+    std::exception_ptr failure_;
+    bool suspended_ = false;
+    bool final_ = false;
+};
+
+struct relationship {
+    std::string id, type, target;  // target resolved to a part name
+};
+
+// Resolves a relationship target against the directory of its source part; throws when it leaves
+// the package (External mode, a URI with a scheme, or ".." above the root).
+std::string resolve_target(std::string_view source_dir, std::string_view target, bool external,
+                           const std::string& rels_part) {
+    auto outside = [&] {
+        return file_error("relationship target outside the package in " + rels_part + ": '" +
+                          std::string(target) + "'");
+    };
+    if (external || target.starts_with("//")) throw outside();
+    auto colon = target.find(':');
+    if (colon != std::string_view::npos &&
+        target.substr(0, colon).find('/') == std::string_view::npos)
+        throw outside();
+    std::string path = target.starts_with('/')
+                           ? std::string(target.substr(1))
+                           : std::string(source_dir) + "/" + std::string(target);
+    std::string_view rest(path);
+    std::vector<std::string> out;
+    while (!rest.empty()) {
+        auto slash = rest.find('/');
+        auto seg = rest.substr(0, slash);
+        rest = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
+        if (seg.empty() || seg == ".") continue;
+        if (seg == "..") {
+            if (out.empty()) throw outside();
+            out.pop_back();
+            continue;
+        }
+        out.emplace_back(seg);
+    }
+    if (out.empty()) throw outside();
+    std::string joined;
+    for (auto& s : out) {
+        if (!joined.empty()) joined += '/';
+        joined += s;
+    }
+    return joined;
+}
+
+std::string dir_of(std::string_view part) {
+    auto slash = part.rfind('/');
+    return slash == std::string_view::npos ? std::string{} : std::string(part.substr(0, slash));
+}
+
+std::string rels_of(std::string_view part) {
+    auto slash = part.rfind('/');
+    std::string dir =
+        slash == std::string_view::npos ? std::string{} : std::string(part.substr(0, slash + 1));
+    return dir + "_rels/" + std::string(part.substr(slash + 1)) + ".rels";
+}
+
+class rels_parser : public sax {
+public:
+    rels_parser(std::string part, std::string source_dir)
+        : sax(std::move(part)), source_dir_(std::move(source_dir)) {}
+    std::vector<relationship> rels;
+
+private:
+    void start(std::string_view name, const XML_Char** atts) override {
+        if (name != "Relationship") return;
+        const char* id = attr(atts, "Id");
+        const char* type = attr(atts, "Type");
+        const char* target = attr(atts, "Target");
+        const char* mode = attr(atts, "TargetMode");
+        if (!id || !type || !target)
+            throw file_error("relationship without Id, Type or Target in " + part());
+        rels.push_back(
+            {id, type,
+             resolve_target(source_dir_, target, mode && iequals(mode, "External"), part())});
+    }
+    void end(std::string_view) override {}
+    std::string source_dir_;
+};
+
+struct sheet_entry {
+    std::string name, rel_id;
+};
+
+class workbook_parser : public sax {
+public:
+    using sax::sax;
+    std::vector<sheet_entry> sheets;
+    bool date1904 = false;
+
+private:
+    void start(std::string_view name, const XML_Char** atts) override {
+        if (name == "sheets") {
+            in_sheets_ = true;
+        } else if (name == "sheet" && in_sheets_) {
+            const char* n = attr(atts, "name");
+            const char* id = attr(atts, "id");  // r:id
+            if (!n || !id) throw file_error("sheet without name or r:id in " + part());
+            sheets.push_back({n, id});
+        } else if (name == "workbookPr") {
+            const char* v = attr(atts, "date1904");
+            date1904 = v && (std::strcmp(v, "1") == 0 || std::strcmp(v, "true") == 0);
+        }
+    }
+    void end(std::string_view name) override {
+        if (name == "sheets") in_sheets_ = false;
+    }
+    bool in_sheets_ = false;
+};
+
+// A shared-string index: digits only (surrounding XML whitespace allowed); one too large for
+// 64 bits saturates, which no table reaches.
+bool parse_index(std::string_view text, std::uint64_t& v) {
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\n' || text.front() == '\t' ||
+                             text.front() == '\r'))
+        text.remove_prefix(1);
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\n' || text.back() == '\t' ||
+                             text.back() == '\r'))
+        text.remove_suffix(1);
+    if (text.empty()) return false;
+    v = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9') return false;
+        v = v > (UINT64_MAX - 9) / 10 ? UINT64_MAX : v * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    return true;
+}
+
+std::uint32_t parse_index(const char* text) {
+    std::uint32_t v = 0;
+    if (!text || !*text) return 0;
+    for (const char* p = text; *p; ++p) {
+        if (*p < '0' || *p > '9' || v > 100'000'000) return 0;
+        v = v * 10 + static_cast<std::uint32_t>(*p - '0');
+    }
+    return v;
+}
+
+class styles_parser : public sax {
+public:
+    using sax::sax;
+    // Date kind of each cellXfs entry (a cell's s= index).
+    std::vector<date_kind> kinds() const {
+        std::vector<date_kind> out;
+        out.reserve(xf_formats_.size());
+        for (auto id : xf_formats_) {
+            auto k = builtin_date_kind(id);
+            for (auto& [custom_id, kind] : custom_)
+                if (custom_id == id) k = kind;
+            out.push_back(k);
+        }
+        return out;
+    }
+
+private:
+    void start(std::string_view name, const XML_Char** atts) override {
+        if (name == "cellXfs") {
+            in_xfs_ = true;
+        } else if (name == "xf" && in_xfs_) {
+            xf_formats_.push_back(parse_index(attr(atts, "numFmtId")));
+        } else if (name == "numFmt") {
+            const char* code = attr(atts, "formatCode");
+            custom_.emplace_back(parse_index(attr(atts, "numFmtId")),
+                                 code ? custom_date_kind(code) : date_kind::none);
+        }
+    }
+    void end(std::string_view name) override {
+        if (name == "cellXfs") in_xfs_ = false;
+    }
+    bool in_xfs_ = false;
+    std::vector<std::uint32_t> xf_formats_;
+    std::vector<std::pair<std::uint32_t, date_kind>> custom_;
+};
+
+// The shared-string table, packed: string i is chars[offsets[i], offsets[i + 1]).
+struct shared_strings {
+    bool present = false;
+    std::string chars;
+    std::vector<std::size_t> offsets{0};
+    std::size_t size() const { return offsets.size() - 1; }
+    std::string_view at(std::size_t i) const {
+        return std::string_view(chars).substr(offsets[i], offsets[i + 1] - offsets[i]);
+    }
+};
+
+class shared_strings_parser : public sax {
+public:
+    shared_strings_parser(std::string part, shared_strings& out)
+        : sax(std::move(part)), out_(out) {}
+
+private:
+    void start(std::string_view name, const XML_Char**) override {
+        if (name == "si") {
+            in_si_ = true;
+            text_.clear();
+        } else if (name == "rPh") {
+            ++phonetic_;
+        } else if (name == "t" && in_si_ && phonetic_ == 0) {
+            in_t_ = true;
+        }
+    }
+    void end(std::string_view name) override {
+        if (name == "si") {
+            append_unescaped(text_, out_.chars);
+            out_.offsets.push_back(out_.chars.size());
+            in_si_ = false;
+        } else if (name == "rPh") {
+            --phonetic_;
+        } else if (name == "t") {
+            in_t_ = false;
+        }
+    }
+    void text(std::string_view s) override {
+        if (in_t_) text_.append(s);
+    }
+    shared_strings& out_;
+    std::string text_;
+    bool in_si_ = false, in_t_ = false;
+    int phonetic_ = 0;
+};
+
+std::string column_name(std::uint32_t col) {
+    std::string s;
+    for (; col > 0; col = (col - 1) / 26)
+        s.insert(s.begin(), static_cast<char>('A' + (col - 1) % 26));
+    return s;
+}
+
+class sheet_parser : public sax {
+public:
+    sheet_parser(std::string part, std::string sheet, const shared_strings& sst,
+                 std::vector<date_kind> kinds, bool date1904)
+        : sax(std::move(part)),
+          sheet_(std::move(sheet)),
+          sst_(sst),
+          kinds_(std::move(kinds)),
+          date1904_(date1904) {}
+
+    // Hands out the finished row, if there is one.
+    bool take(sheet_row& out) {
+        if (!ready_) return false;
+        ready_ = false;
+        out.number = row_.number;
+        out.cells.swap(row_.cells);
+        row_.cells.clear();
+        return true;
+    }
+
+private:
+    [[noreturn]] void fail_cell(const std::string& what) const {
+        throw file_error("sheet '" + sheet_ + "' cell " + column_name(col_) +
+                         std::to_string(row_.number) + ": " + what);
+    }
+
+    void start(std::string_view name, const XML_Char** atts) override {
+        if (!seen_root_) {
+            seen_root_ = true;
+            if (name != "worksheet")
+                throw file_error("sheet '" + sheet_ + "' (" + part() + ") is not a worksheet");
+        }
+        if (name == "sheetData") {
+            in_data_ = true;
+        } else if (!in_data_) {
+            return;
+        } else if (name == "row") {
+            start_row(attr(atts, "r"));
+        } else if (name == "c") {
+            start_cell(attr(atts, "r"), attr(atts, "t"), attr(atts, "s"));
+        } else if (name == "v" && in_cell_) {
+            capture_ = &value_;
+        } else if (name == "is" && in_cell_) {
+            in_inline_ = true;
+        } else if (name == "rPh") {
+            ++phonetic_;
+        } else if (name == "t" && in_inline_ && phonetic_ == 0) {
+            capture_ = &inline_;
+        }
+    }
+
+    void end(std::string_view name) override {
+        if (!in_data_) return;
+        if (name == "sheetData") {
+            in_data_ = false;
+        } else if (name == "row") {
+            while (!row_.cells.empty() && row_.cells.back().empty()) row_.cells.pop_back();
+            ready_ = true;
+            suspend();
+        } else if (name == "c") {
+            if (in_cell_) finish_cell();
+            in_cell_ = false;
+        } else if (name == "v" || name == "t") {
+            capture_ = nullptr;
+        } else if (name == "is") {
+            in_inline_ = false;
+        } else if (name == "rPh") {
+            --phonetic_;
+        }
+    }
+
+    void text(std::string_view s) override {
+        if (capture_) capture_->append(s);
+    }
+
+    void start_row(const char* r) {
+        std::uint32_t number = last_row_ + 1;
+        if (r) {
+            auto st = parse_row_number(r, number);
+            if (st == ref_status::row_beyond_limit)
+                throw file_error("sheet '" + sheet_ + "': row " + r + " is beyond row " +
+                                 std::to_string(max_rows));
+            if (st != ref_status::ok)
+                throw file_error("sheet '" + sheet_ + "': invalid row number '" + r + "'");
+        } else if (number > max_rows) {
+            throw file_error("sheet '" + sheet_ + "': more than " + std::to_string(max_rows) +
+                             " rows");
+        }
+        last_row_ = number;
+        row_.number = number;
+        row_.cells.clear();
+        col_ = 0;
+    }
+
+    void start_cell(const char* r, const char* t, const char* s) {
+        std::uint32_t col = col_ + 1;
+        if (r) {
+            std::uint32_t row = 0;
+            switch (parse_cell_ref(r, col, row)) {
+                case ref_status::ok: break;
+                case ref_status::column_beyond_xfd:
+                    throw file_error("sheet '" + sheet_ + "': cell " + r + " is beyond column XFD");
+                case ref_status::row_beyond_limit:
+                    throw file_error("sheet '" + sheet_ + "': cell " + r + " is beyond row " +
+                                     std::to_string(max_rows));
+                case ref_status::malformed:
+                    throw file_error("sheet '" + sheet_ + "': invalid cell reference '" + r + "'");
+            }
+        } else if (col > max_columns) {
+            throw file_error("sheet '" + sheet_ + "' row " + std::to_string(row_.number) +
+                             ": more than " + std::to_string(max_columns) + " cells (beyond XFD)");
+        }
+        col_ = col;
+        type_ = t ? t : "n";
+        auto xf = parse_index(s);
+        kind_ = xf < kinds_.size() ? kinds_[xf] : date_kind::none;
+        value_.clear();
+        inline_.clear();
+        in_cell_ = true;
+    }
+
+    void finish_cell() {
+        text_.clear();
+        if (type_ == "s") {
+            if (!value_.empty()) {
+                std::uint64_t i = 0;
+                if (!parse_index(value_, i))
+                    fail_cell("invalid shared-string index '" + value_ + "'");
+                if (!sst_.present)
+                    fail_cell("refers to shared string " + value_ +
+                              " but the workbook has no shared-string table");
+                if (i >= sst_.size())
+                    fail_cell("shared string " + value_ + " does not exist (the table has " +
+                              std::to_string(sst_.size()) + ")");
+                text_.append(sst_.at(static_cast<std::size_t>(i)));
+            }
+        } else if (type_ == "inlineStr") {
+            append_unescaped(inline_, text_);
+        } else if (type_ == "str") {
+            append_unescaped(value_, text_);
+        } else if (type_ == "b") {
+            if (value_ == "1" || value_ == "true") {
+                text_ = "TRUE";
+            } else if (value_ == "0" || value_ == "false") {
+                text_ = "FALSE";
+            } else if (!value_.empty()) {
+                fail_cell("invalid boolean '" + value_ + "'");
+            }
+        } else if (type_ == "e" || type_ == "d") {
+            text_ = value_;
+        } else if (type_ == "n") {
+            if (!value_.empty()) {
+                double v = 0;
+                if (!parse_number(value_, v)) fail_cell("invalid number '" + value_ + "'");
+                if (kind_ == date_kind::none || !append_date(v, date1904_, kind_, text_))
+                    append_number(v, text_);
+            }
+        } else {
+            fail_cell("unknown cell type '" + type_ + "'");
+        }
+        if (text_.empty()) return;
+        if (row_.cells.size() < col_) row_.cells.resize(col_);
+        row_.cells[col_ - 1] = text_;
+    }
+
+    std::string sheet_;
+    const shared_strings& sst_;
+    std::vector<date_kind> kinds_;
+    bool date1904_;
+
+    bool seen_root_ = false, in_data_ = false, in_cell_ = false, in_inline_ = false;
+    bool ready_ = false;
+    int phonetic_ = 0;
+    sheet_row row_;
+    std::uint32_t last_row_ = 0, col_ = 0;
+    std::string type_;
+    date_kind kind_ = date_kind::none;
+    std::string value_, inline_, text_;
+    std::string* capture_ = nullptr;
+};
+
+void parse_part(const package& pkg, const std::string& part, sax& parser) {
+    auto idx = pkg.find(part);
+    if (!idx) throw file_error("missing part " + part);
+    part_stream in(pkg, *idx, part);
+    parser.parse_all(in);
+}
+
+}  // namespace
+
+struct xlsx_reader::impl {
+    impl(std::unique_ptr<package> p, std::string_view wanted) : pkg(std::move(p)) { open(wanted); }
+
+    void open(std::string_view wanted);
+
+    std::unique_ptr<package> pkg;
+    shared_strings sst;
+    std::string sheet_name;
+    std::unique_ptr<part_stream> stream;
+    std::unique_ptr<sheet_parser> parser;
+    bool done = false;
+    std::exception_ptr failure;
+};
+
+void xlsx_reader::impl::open(std::string_view wanted) {
+    std::string workbook;
+    if (pkg->find("_rels/.rels")) {
+        rels_parser root("_rels/.rels", "");
+        parse_part(*pkg, "_rels/.rels", root);
+        for (auto& r : root.rels)
+            if (r.type.ends_with("/officeDocument")) {
+                workbook = r.target;
+                break;
+            }
+        if (workbook.empty())
+            throw file_error("not an .xlsx workbook: _rels/.rels names no officeDocument");
+    } else {
+        // Hand-made packages sometimes omit the package relationships; the usual name still
+        // identifies a workbook without guessing anything else.
+        workbook = "xl/workbook.xml";
+    }
+    if (!pkg->find(workbook)) throw file_error("missing workbook part " + workbook);
+    workbook_parser wb(workbook);
+    parse_part(*pkg, workbook, wb);
+
+    std::string rels_part = rels_of(workbook);
+    if (!pkg->find(rels_part)) throw file_error("missing workbook relationships " + rels_part);
+    rels_parser rels(rels_part, dir_of(workbook));
+    parse_part(*pkg, rels_part, rels);
+    auto rel = [&](std::string_view id) -> const relationship* {
+        for (auto& r : rels.rels)
+            if (r.id == id) return &r;
+        return nullptr;
+    };
+    auto first_of = [&](std::string_view suffix) -> const relationship* {
+        for (auto& r : rels.rels)
+            if (r.type.ends_with(suffix)) return &r;
+        return nullptr;
+    };
+
+    const sheet_entry* chosen = nullptr;
+    if (!wanted.empty()) {
+        for (auto& s : wb.sheets)
+            if (s.name == wanted) chosen = &s;
+        for (auto& s : wb.sheets)
+            if (!chosen && iequals(s.name, wanted)) chosen = &s;
+        if (!chosen) {
+            std::string names;
+            for (auto& s : wb.sheets) names += (names.empty() ? "'" : ", '") + s.name + "'";
+            throw file_error("no sheet named '" + std::string(wanted) + "' (the workbook has " +
+                             (names.empty() ? "none" : names) + ")");
+        }
+    } else {
+        auto is_worksheet = [&](const sheet_entry& s) {
+            const relationship* r = rel(s.rel_id);
+            return r && r->type.ends_with("/worksheet");
+        };
+        for (auto& s : wb.sheets)
+            if (!chosen && iequals(s.name, "Sheet1") && (!rel(s.rel_id) || is_worksheet(s)))
+                chosen = &s;
+        for (auto& s : wb.sheets)
+            if (!chosen && is_worksheet(s)) chosen = &s;
+        if (!chosen) throw file_error("the workbook has no worksheet");
+    }
+    const relationship* sheet_rel = rel(chosen->rel_id);
+    if (!sheet_rel)
+        throw file_error("missing relationship " + chosen->rel_id + " of sheet '" + chosen->name +
+                         "' in " + rels_part);
+    if (!sheet_rel->type.ends_with("/worksheet"))
+        throw file_error("sheet '" + chosen->name + "' is not a worksheet");
+    auto sheet_index = pkg->find(sheet_rel->target);
+    if (!sheet_index)
+        throw file_error("missing worksheet part " + sheet_rel->target + " of sheet '" +
+                         chosen->name + "'");
+    sheet_name = chosen->name;
+
+    std::vector<date_kind> kinds;
+    if (const relationship* r = first_of("/styles")) {
+        if (!pkg->find(r->target)) throw file_error("missing styles part " + r->target);
+        styles_parser styles(r->target);
+        parse_part(*pkg, r->target, styles);
+        kinds = styles.kinds();
+    }
+    if (const relationship* r = first_of("/sharedStrings")) {
+        if (!pkg->find(r->target)) throw file_error("missing shared-strings part " + r->target);
+        shared_strings_parser ssp(r->target, sst);
+        parse_part(*pkg, r->target, ssp);
+        sst.present = true;
+        sst.chars.shrink_to_fit();
+        sst.offsets.shrink_to_fit();
+    }
+
+    stream = std::make_unique<part_stream>(*pkg, *sheet_index, sheet_rel->target);
+    parser = std::make_unique<sheet_parser>(sheet_rel->target, sheet_name, sst, std::move(kinds),
+                                            wb.date1904);
+}
+
+xlsx_reader::xlsx_reader(const std::filesystem::path& file, const limits& lim,
+                         std::string_view sheet)
+    : impl_(std::make_unique<impl>(std::make_unique<package>(file, lim), sheet)) {}
+
+xlsx_reader::xlsx_reader(std::span<const std::byte> bytes, const limits& lim,
+                         std::string_view sheet)
+    : impl_(std::make_unique<impl>(std::make_unique<package>(bytes, lim), sheet)) {}
+
+xlsx_reader::xlsx_reader(xlsx_reader&&) noexcept = default;
+xlsx_reader& xlsx_reader::operator=(xlsx_reader&&) noexcept = default;
+xlsx_reader::~xlsx_reader() = default;
+
+const std::string& xlsx_reader::sheet_name() const { return impl_->sheet_name; }
+
+bool xlsx_reader::next(sheet_row& row) {
+    impl& d = *impl_;
+    if (d.failure) std::rethrow_exception(d.failure);
+    try {
+        while (!d.parser->take(row)) {
+            if (d.done) return false;
+            if (!d.parser->step(*d.stream)) d.done = true;
+        }
+        return true;
+    } catch (...) {
+        d.failure = std::current_exception();
+        throw;
+    }
+}
+
+double xlsx_reader::fraction_read() const {
+    const part_stream& s = *impl_->stream;
+    if (s.declared_size() == 0) return impl_->done ? 1.0 : 0.0;
+    double f = static_cast<double>(s.inflated()) / static_cast<double>(s.declared_size());
+    return f > 1.0 ? 1.0 : f;
+}
+
+}  // namespace weft_import

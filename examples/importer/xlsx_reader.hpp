@@ -1,0 +1,76 @@
+// Streaming reader of one worksheet of an .xlsx workbook: libzip reads the package (never
+// extracting to the filesystem), expat parses its XML as a SAX stream, and rows come out one at
+// a time, so memory does not grow with the sheet. The shared-string table is the one thing kept
+// whole, packed into one buffer.
+//
+// The contract (docs/importer.md has the whole text):
+// - The sheet is `Sheet1`, else the workbook's first worksheet, unless a name is given; it is
+//   found through xl/workbook.xml and its relationships, never by assuming a part name.
+// - Cells are placed by their `r=` reference; a cell or row without one takes the next position.
+// - Every value becomes text: shared and inline strings (rich-text runs joined, phonetic runs
+//   dropped), a formula's cached value, numbers as their shortest round-trip decimal, booleans
+//   as TRUE/FALSE, errors as their text, date-formatted numbers as YYYY-MM-DD[ HH:MM:SS];
+//   `_xHHHH_` escapes decoded.
+// - Anything wrong with the file itself throws file_error with one line naming the cause; a
+//   valid prefix of rows may already have been returned, so a caller that must be all or
+//   nothing keeps its writes in a transaction.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace weft_import {
+
+// The file itself is unusable: not an .xlsx, damaged, hostile, or over a resource limit.
+class file_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Resource limits. Bytes are counted while inflating, never taken from the zip headers.
+struct limits {
+    std::uint64_t max_part_bytes = std::uint64_t{2} << 30;    // no part inflates beyond this
+    double max_ratio = 100.0;                                 // inflated / compressed ...
+    std::uint64_t ratio_min_bytes = std::uint64_t{10} << 20;  // ... checked above this size
+};
+
+struct sheet_row {
+    std::uint32_t number = 0;        // 1-based row number in the sheet
+    std::vector<std::string> cells;  // cells[0] is column A; trailing missing cells are absent
+};
+
+class xlsx_reader {
+public:
+    // Opens the package and reads the workbook, its relationships, styles and shared strings;
+    // `sheet` empty means Sheet1-else-first. Throws file_error.
+    explicit xlsx_reader(const std::filesystem::path& file, const limits& lim = {},
+                         std::string_view sheet = {});
+    // The same from bytes in memory (the fuzzer's entry); `bytes` must outlive the reader.
+    explicit xlsx_reader(std::span<const std::byte> bytes, const limits& lim = {},
+                         std::string_view sheet = {});
+    xlsx_reader(xlsx_reader&&) noexcept;
+    xlsx_reader& operator=(xlsx_reader&&) noexcept;
+    ~xlsx_reader();
+
+    const std::string& sheet_name() const;
+
+    // The next row that appears in the sheet's XML (rows absent from the XML are not invented).
+    // Returns false at the end of the sheet. Throws file_error.
+    bool next(sheet_row& row);
+
+    // How much of the sheet part has been inflated, 0..1 (from the declared size: progress only).
+    double fraction_read() const;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace weft_import
