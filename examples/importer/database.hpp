@@ -1,0 +1,64 @@
+// The importer's view of a database: the tutorial's `businesses` table on SQLite or PostgreSQL,
+// one connection per object (not thread-safe; one writer thread each).
+//
+// Values are stored verbatim, except that an empty field is stored as NULL (and read back as
+// ""), so the table's NOT NULL on name refuses a nameless row on its own. A failed statement
+// throws db_error; inside a transaction the caller then rolls back, which restores the table
+// exactly as it was before begin().
+#pragma once
+
+#include "record.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace weft_import {
+
+// The database refused something (cannot connect, constraint, I/O); the message names it.
+class db_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+class connection {
+public:
+    virtual ~connection() = default;
+    virtual std::string_view kind() const = 0;  // "sqlite" or "postgresql"
+
+    // CREATE TABLE IF NOT EXISTS businesses (...) and its indexes.
+    virtual void create_schema() = 0;
+
+    virtual void begin() = 0;  // db_error when a transaction is already open
+    virtual void commit() = 0;
+    virtual void rollback() = 0;  // no-op when no transaction is open
+
+    // One prepared INSERT (the tutorial's per-row methods).
+    virtual void insert_one(const business& b) = 0;
+    // The fastest safe bulk path: SQLite prepared statement reuse, PostgreSQL COPY. Atomic:
+    // part of the open transaction, or a transaction of its own when none is open.
+    virtual void insert_many(std::span<const business> rows) = 0;
+
+    // For tests and the demo: rows in id order, and their count.
+    virtual std::int64_t count() = 0;
+    virtual std::vector<business> select_all() = 0;  // business::row is 0
+    virtual void drop_table() = 0;
+};
+
+struct connect_options {
+    // SQLite: WAL + synchronous=NORMAL, a 64 MiB cache, temp_store=MEMORY (a killed process
+    // still leaves every transaction whole). PostgreSQL: no change; COPY is the fast path.
+    bool bulk_load = false;
+    int busy_timeout_ms = 30000;  // SQLite writers from several connections wait, not fail
+};
+
+// `sqlite:PATH`, or a PostgreSQL URI (postgres://, postgresql://) or conninfo ("host=...
+// dbname=..."). Throws std::invalid_argument for a URL of neither kind, db_error when the
+// connection fails.
+std::unique_ptr<connection> connect(std::string_view url, const connect_options& opt = {});
+
+}  // namespace weft_import

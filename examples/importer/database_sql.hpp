@@ -1,0 +1,60 @@
+// What the SQLite and PostgreSQL backends share: the `businesses` column list and index set
+// (column names come from record.hpp's field_column, so the table and the records cannot
+// drift apart), and the one-line form of a database's multi-line error text.
+#pragma once
+
+#include "record.hpp"
+
+#include <array>
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace weft_import::database_sql {
+
+inline constexpr std::string_view table = "businesses";
+
+// The columns an import writes, in field order: "name, category, ..., description".
+inline std::string column_list() {
+    std::string out;
+    for (std::size_t i = 0; i < field_count; ++i) {
+        if (i > 0) out += ", ";
+        out += field_column(static_cast<field>(i));
+    }
+    return out;
+}
+
+// The tutorial's indexes, created with the table.
+inline constexpr std::array<std::string_view, 6> indexed_columns = {
+    "name", "category", "email", "city", "country", "deleted_at"};
+
+inline std::string create_indexes() {
+    std::string out;
+    for (std::string_view c : indexed_columns) {
+        out += "CREATE INDEX IF NOT EXISTS idx_businesses_";
+        out += c;
+        out += " ON businesses (";
+        out += c;
+        out += ");\n";
+    }
+    return out;
+}
+
+// Database messages span lines (libpq adds hints on new lines, tabs before them): error
+// messages here are one line, so runs of whitespace become one space and the ends are trimmed.
+inline std::string one_line(std::string_view text) {
+    std::string out;
+    bool space = false;
+    for (char c : text) {
+        if (c == '\n' || c == '\r' || c == '\t' || c == ' ') {
+            space = true;
+            continue;
+        }
+        if (space && !out.empty()) out += ' ';
+        space = false;
+        out += c;
+    }
+    return out;
+}
+
+}  // namespace weft_import::database_sql

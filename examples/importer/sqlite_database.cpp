@@ -1,0 +1,263 @@
+// The SQLite backend: one sqlite3 handle per connection object, used by one thread at a time.
+//
+// Invariants:
+// - Every write transaction starts with BEGIN IMMEDIATE: the write lock is taken up front, where
+//   the busy handler waits for it, so writers on other connections queue up instead of failing
+//   with SQLITE_BUSY when a read lock would have to be upgraded (a deferred BEGIN can deadlock
+//   there, and SQLite then reports BUSY without waiting).
+// - insert_many is atomic: inside the caller's transaction, or in one of its own.
+// - An empty field is stored as NULL and read back as "": the table's NOT NULL on name then
+//   refuses a nameless row even if validation was skipped.
+// - bulk_load never trades crash safety: WAL with synchronous=NORMAL keeps every committed
+//   transaction across a killed process (only a power loss may drop the last commits), and an
+//   uncommitted one is rolled back on the next open. synchronous=OFF is never used.
+#include "sqlite_database.hpp"
+
+#include "database_sql.hpp"
+
+#include <sqlite3.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace weft_import {
+namespace {
+
+using database_sql::column_list;
+
+struct statement_deleter {
+    void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using statement = std::unique_ptr<sqlite3_stmt, statement_deleter>;
+
+std::string create_table_sql() {
+    std::string sql =
+        "CREATE TABLE IF NOT EXISTS businesses (\n"
+        "    id INTEGER PRIMARY KEY,\n";
+    for (std::size_t i = 0; i < field_count; ++i) {
+        const auto f = static_cast<field>(i);
+        sql += "    ";
+        sql += field_column(f);
+        sql += f == field::name ? " TEXT NOT NULL,\n" : " TEXT,\n";
+    }
+    sql +=
+        "    created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,\n"
+        "    updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,\n"
+        "    deleted_at DATETIME\n"
+        ");\n";
+    return sql + database_sql::create_indexes();
+}
+
+std::string insert_sql() {
+    std::string sql = "INSERT INTO businesses (" + column_list() + ") VALUES (";
+    for (std::size_t i = 0; i < field_count; ++i) sql += i == 0 ? "?" : ", ?";
+    return sql + ")";
+}
+
+std::string row_suffix(const business& b) {
+    return b.row == 0 ? std::string() : " (sheet row " + std::to_string(b.row) + ")";
+}
+
+class sqlite_connection final : public connection {
+public:
+    sqlite_connection(const std::string& path, const connect_options& opt) {
+        const std::string doing = "cannot open '" + path + "'";
+        const int rc = sqlite3_open_v2(
+            path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+            nullptr);
+        if (rc != SQLITE_OK) {
+            // db_ may hold the error text even though the open failed; it must be closed.
+            const std::string why = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+            sqlite3_close_v2(db_);
+            db_ = nullptr;
+            throw db_error("sqlite: " + doing + ": " + why);
+        }
+        try {
+            sqlite3_extended_result_codes(db_, 1);
+            sqlite3_busy_timeout(db_, opt.busy_timeout_ms);
+            // The first statement reads the file: "file is not a database" shows up here, at
+            // connect time, rather than at the first insert.
+            std::string mode;
+            const auto run = [this, &doing](const char* sql, std::string* first = nullptr) {
+                const auto keep = [](void* out, int, char** values, char**) {
+                    if (out && values[0]) *static_cast<std::string*>(out) = values[0];
+                    return 0;
+                };
+                if (sqlite3_exec(db_, sql, keep, first, nullptr) != SQLITE_OK) {
+                    throw db_error("sqlite: " + doing + ": " + sqlite3_errmsg(db_));
+                }
+            };
+            run("PRAGMA schema_version");
+            if (opt.bulk_load) {
+                run("PRAGMA journal_mode=WAL", &mode);
+                // NORMAL is crash-safe only under WAL; otherwise FULL stays.
+                if (mode == "wal") run("PRAGMA synchronous=NORMAL");
+                run("PRAGMA cache_size=-65536");  // 64 MiB, within the importer's 256 MB budget
+                run("PRAGMA temp_store=MEMORY");
+            }
+        } catch (...) {
+            sqlite3_close_v2(db_);
+            db_ = nullptr;
+            throw;
+        }
+    }
+
+    sqlite_connection(const sqlite_connection&) = delete;
+    sqlite_connection& operator=(const sqlite_connection&) = delete;
+
+    ~sqlite_connection() override {
+        insert_.reset();
+        // Closing with a transaction open rolls it back, as a crash would.
+        sqlite3_close_v2(db_);
+    }
+
+    std::string_view kind() const override { return "sqlite"; }
+
+    void create_schema() override {
+        const bool own = !in_transaction();
+        if (own) begin();
+        try {
+            exec(create_table_sql().c_str(), "create table businesses");
+        } catch (...) {
+            if (own) rollback();
+            throw;
+        }
+        if (own) commit();
+    }
+
+    void begin() override {
+        exec("BEGIN IMMEDIATE", "begin a transaction");
+        failed_ = false;
+    }
+
+    void commit() override {
+        // SQLite undoes only the failed statement and would commit the rest; PostgreSQL aborts
+        // the whole transaction. Both backends follow PostgreSQL, the all-or-nothing reading.
+        if (failed_) {
+            rollback();
+            throw db_error(
+                "sqlite: commit failed: an earlier error aborted the transaction; it was rolled "
+                "back");
+        }
+        exec("COMMIT", "commit");
+    }
+
+    void rollback() override {
+        failed_ = false;
+        // SQLite rolls back by itself after some errors (I/O, full disk, out of memory).
+        if (in_transaction()) exec("ROLLBACK", "rollback");
+    }
+
+    void insert_one(const business& b) override {
+        prepare_insert();
+        step_insert(b);
+    }
+
+    void insert_many(std::span<const business> rows) override {
+        if (rows.empty()) return;
+        prepare_insert();
+        const bool own = !in_transaction();
+        if (own) begin();
+        try {
+            for (const business& b : rows) step_insert(b);
+        } catch (...) {
+            if (own) rollback();
+            throw;
+        }
+        if (own) commit();
+    }
+
+    std::int64_t count() override {
+        statement s = prepare("SELECT count(*) FROM businesses", "count businesses");
+        if (sqlite3_step(s.get()) != SQLITE_ROW) fail("count businesses");
+        return sqlite3_column_int64(s.get(), 0);
+    }
+
+    std::vector<business> select_all() override {
+        statement s =
+            prepare("SELECT " + column_list() + " FROM businesses ORDER BY id", "read businesses");
+        std::vector<business> out;
+        int rc;
+        while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+            business& b = out.emplace_back();
+            for (std::size_t i = 0; i < field_count; ++i) {
+                const int col = static_cast<int>(i);
+                const auto* text = sqlite3_column_text(s.get(), col);  // NULL reads as ""
+                if (text) {
+                    b.fields[i].assign(
+                        reinterpret_cast<const char*>(text),
+                        static_cast<std::size_t>(sqlite3_column_bytes(s.get(), col)));
+                }
+            }
+        }
+        if (rc != SQLITE_DONE) fail("read businesses");
+        return out;
+    }
+
+    void drop_table() override {
+        insert_.reset();
+        exec("DROP TABLE IF EXISTS businesses", "drop table businesses");
+    }
+
+private:
+    bool in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
+
+    [[noreturn]] void fail(std::string_view doing) const {
+        throw db_error("sqlite: " + std::string(doing) + " failed: " + sqlite3_errmsg(db_));
+    }
+
+    void exec(const char* sql, std::string_view doing) {
+        if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) fail(doing);
+    }
+
+    statement prepare(const std::string& sql, std::string_view doing) {
+        sqlite3_stmt* s = nullptr;
+        if (sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size() + 1),
+                               SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK) {
+            sqlite3_finalize(s);
+            fail(doing);
+        }
+        return statement(s);
+    }
+
+    void prepare_insert() {
+        if (!insert_) insert_ = prepare(insert_sql(), "prepare insert into businesses");
+    }
+
+    void step_insert(const business& b) {
+        sqlite3_stmt* s = insert_.get();
+        for (std::size_t i = 0; i < field_count; ++i) {
+            const std::string& v = b.fields[i];
+            const int col = static_cast<int>(i) + 1;
+            // SQLITE_STATIC: the text is only read by the sqlite3_step below.
+            const int rc = v.empty() ? sqlite3_bind_null(s, col)
+                                     : sqlite3_bind_text64(s, col, v.data(), v.size(),
+                                                           SQLITE_STATIC, SQLITE_UTF8);
+            if (rc != SQLITE_OK) fail("insert into businesses" + row_suffix(b));
+        }
+        const int rc = sqlite3_step(s);
+        if (rc != SQLITE_DONE) {
+            const std::string why = sqlite3_errmsg(db_);
+            sqlite3_reset(s);
+            failed_ = in_transaction();
+            throw db_error("sqlite: insert into businesses" + row_suffix(b) + " failed: " + why);
+        }
+        sqlite3_reset(s);
+    }
+
+    sqlite3* db_ = nullptr;
+    statement insert_;
+    bool failed_ = false;  // a statement of the open transaction failed: commit is refused
+};
+
+}  // namespace
+
+std::unique_ptr<connection> open_sqlite(const std::string& path, const connect_options& opt) {
+    return std::make_unique<sqlite_connection>(path, opt);
+}
+
+}  // namespace weft_import

@@ -1,0 +1,196 @@
+// The database contract on SQLite (database_cases.hpp), plus what only SQLite has: files that
+// cannot be opened, the bulk-load pragmas, NULL for empty cells seen from outside, NUL bytes,
+// and connect()'s reading of URLs.
+#include "database_cases.hpp"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace weft_import_test {
+namespace {
+
+// One temporary directory for the whole run, removed at exit; one database file per call.
+class temp_dir {
+public:
+    temp_dir() {
+        std::string templ =
+            (std::filesystem::temp_directory_path() / "weft-sqlite-XXXXXX").string();
+        if (!mkdtemp(templ.data())) throw std::runtime_error("mkdtemp failed");
+        path_ = templ;
+    }
+    temp_dir(const temp_dir&) = delete;
+    temp_dir& operator=(const temp_dir&) = delete;
+    ~temp_dir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path_, ec);
+    }
+    std::filesystem::path next(std::string_view stem) {
+        return path_ / (std::string(stem) + "-" + std::to_string(++n_) + ".db");
+    }
+
+private:
+    std::filesystem::path path_;
+    int n_ = 0;
+};
+
+temp_dir& scratch() {
+    static temp_dir dir;
+    return dir;
+}
+
+std::filesystem::path path_of(const std::string& url) { return url.substr(7); }
+
+// The file read through SQLite itself, not through the code under test.
+std::string query(const std::string& url, const char* sql) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open_v2(path_of(url).c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+    std::string out;
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW) {
+        const auto* text = sqlite3_column_text(s, 0);
+        out = text ? reinterpret_cast<const char*>(text) : "(null)";
+    }
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return out;
+}
+
+}  // namespace
+
+std::string fresh_database() { return "sqlite:" + scratch().next("db").string(); }
+
+}  // namespace weft_import_test
+
+TEST_CASE("sqlite: a file that cannot be opened is a clear db_error") {
+    WEFT_WATCHDOG();
+    const auto missing_dir = scratch().next("no-such-dir") / "businesses.db";
+    try {
+        weft_import::connect("sqlite:" + missing_dir.string());
+        FAIL("opened a database in a missing directory");
+    } catch (const db_error& e) {
+        CHECK(std::string(e.what()) ==
+              "sqlite: cannot open '" + missing_dir.string() + "': unable to open database file");
+    }
+
+    const auto not_db = scratch().next("not-a-database");
+    std::ofstream(not_db) << "PK\x03\x04 this is a workbook, not a database, and it is long enough "
+                             "to have a header SQLite will read and reject.\n";
+    try {
+        weft_import::connect("sqlite:" + not_db.string());
+        FAIL("opened a file that is not a database");
+    } catch (const db_error& e) {
+        CHECK(std::string(e.what()) ==
+              "sqlite: cannot open '" + not_db.string() + "': file is not a database");
+    }
+}
+
+TEST_CASE("sqlite: bulk_load switches the file to WAL; the schema and indexes are there") {
+    WEFT_WATCHDOG();
+    const std::string plain = fresh_database();
+    weft_import::connect(plain)->create_schema();
+    CHECK(query(plain, "PRAGMA journal_mode") == "delete");
+
+    const std::string url = fresh_database();
+    auto db = weft_import::connect(url, {.bulk_load = true});
+    db->create_schema();
+    CHECK(query(url, "PRAGMA journal_mode") == "wal");
+    CHECK(query(url,
+                "SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master WHERE "
+                "type = 'index' AND tbl_name = 'businesses' ORDER BY name)") ==
+          "idx_businesses_category idx_businesses_city idx_businesses_country "
+          "idx_businesses_deleted_at idx_businesses_email idx_businesses_name");
+}
+
+TEST_CASE("sqlite: empty cells are NULL in the table, timestamps are filled in") {
+    WEFT_WATCHDOG();
+    const std::string url = fresh_database();
+    auto db = weft_import::connect(url);
+    db->create_schema();
+    business b = make_business("just a name");
+    b[field::city] = " ";
+    db->insert_one(b);
+    db->insert_many(std::vector<business>{b});
+    CHECK(query(url,
+                "SELECT count(*) FROM businesses WHERE phone IS NULL AND description IS NULL "
+                "AND city = ' ' AND created_at IS NOT NULL AND updated_at IS NOT NULL "
+                "AND deleted_at IS NULL") == "2");
+    CHECK(query(url, "SELECT group_concat(id) FROM businesses") == "1,2");
+}
+
+TEST_CASE("sqlite: text with a NUL byte is stored whole") {
+    WEFT_WATCHDOG();
+    auto db = weft_import::connect(fresh_database());
+    db->create_schema();
+    business b = make_business(std::string("nul\0inside", 10));
+    b[field::description] = std::string("\0", 1);
+    db->insert_one(b);
+    db->insert_many(std::vector<business>{b});
+    check_same(db->select_all(), {b, b});
+}
+
+TEST_CASE("sqlite: concurrent writers in WAL mode lose no row") {
+    WEFT_WATCHDOG(std::chrono::seconds(120));
+    const std::string url = fresh_database();
+    weft_import::connect(url, {.bulk_load = true})->create_schema();
+    static constexpr std::size_t per_writer = weft_test::scale(200);
+    std::mutex mutex;
+    std::vector<std::string> failures;
+    {
+        weft_test::goroutines g;
+        for (std::size_t w = 0; w < 4; ++w) {
+            g.go([&url, &mutex, &failures, w] {
+                try {
+                    auto db = weft_import::connect(url, {.bulk_load = true});
+                    for (std::size_t i = 0; i < per_writer; ++i) {
+                        db->insert_one(plain_business(w * per_writer + i));
+                    }
+                } catch (const std::exception& e) {
+                    std::lock_guard lock(mutex);
+                    failures.push_back(e.what());
+                }
+            });
+        }
+    }
+    for (const std::string& f : failures) MESSAGE(f);
+    REQUIRE(failures.empty());
+    CHECK(weft_import::connect(url)->count() == static_cast<std::int64_t>(4 * per_writer));
+}
+
+TEST_CASE("connect: URLs of neither kind are usage errors") {
+    const auto message_of = [](const std::string& url) -> std::string {
+        try {
+            weft_import::connect(url);
+        } catch (const std::invalid_argument& e) { return e.what(); }
+        FAIL("connect accepted ", url);
+        return {};
+    };
+    CHECK(message_of("") ==
+          "empty database URL: use sqlite:PATH, a postgres:// or postgresql:// URI, or a "
+          "conninfo such as 'host=/run/postgresql dbname=app'");
+    CHECK(message_of("sqlite:") == "database URL 'sqlite:' has no path: use sqlite:PATH");
+    const std::string mysql = message_of("mysql://user:secret@host/db");
+    CHECK(mysql.find("unsupported database URL scheme 'mysql'") == 0);
+    CHECK(mysql.find("secret") == std::string::npos);  // a password is never echoed
+    CHECK(message_of("businesses.db").find("(a file: sqlite:businesses.db)") != std::string::npos);
+    // conninfo strings and URIs that libpq itself cannot parse: no connection is tried.
+    CHECK(message_of("host=/tmp nosuchkeyword=1")
+              .find("invalid PostgreSQL connection string: invalid connection option "
+                    "\"nosuchkeyword\"") == 0);
+    CHECK(message_of("postgresql://host/db?nosuchparam=1") ==
+          "invalid PostgreSQL connection string: invalid URI query parameter: \"nosuchparam\"");
+    CHECK(message_of("host='unterminated").find("invalid PostgreSQL connection string") == 0);
+}
+
+TEST_CASE("connect: the sqlite: prefix is case-insensitive and names a file") {
+    WEFT_WATCHDOG();
+    const std::string url = fresh_database();
+    auto db = weft_import::connect("SQLite:" + url.substr(7));
+    CHECK(db->kind() == "sqlite");
+    db->create_schema();
+    CHECK(std::filesystem::exists(path_of(url)));
+}
