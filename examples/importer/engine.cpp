@@ -1,0 +1,358 @@
+// The four import methods (see engine.hpp). Every concurrent part is a weft pattern: the
+// pipeline method is one weft::pipeline; the tutorial's concurrent and batch methods are a
+// weft::worker_pool whose tasks borrow database connections from a weft::channel, the way a Go
+// program shares a pool of *sql.Conn.
+//
+// Invariants:
+// - pipeline: every write happens inside the one transaction that run_pipeline() opened on its
+//   connection, and the only commit is after the pipeline ended without error; any exception
+//   (file, database, cancellation) rolls it back before it leaves.
+// - Rejected rows are reported in sheet order: the map stage is ordered, and batch and the
+//   single sink keep order.
+// - on_progress is only called by the thread that reads the sheet, and once more by the caller's
+//   thread after every other thread was joined, so it never runs concurrently with itself.
+#include "engine.hpp"
+
+#include "database.hpp"
+
+#include <weft/channel.hpp>
+#include <weft/context.hpp>
+#include <weft/pipeline.hpp>
+#include <weft/worker_pool.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <stdexcept>
+#include <thread>
+#include <utility>
+
+namespace weft_import {
+
+std::string_view method_name(method m) {
+    switch (m) {
+        case method::pipeline: return "pipeline";
+        case method::batch: return "batch";
+        case method::concurrent: return "concurrent";
+        case method::sequential: return "sequential";
+    }
+    return "?";
+}
+
+double import_stats::records_per_second() const {
+    const double s = std::chrono::duration<double>(duration).count();
+    return s > 0 ? static_cast<double>(success_count) / s : 0.0;
+}
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+constexpr auto progress_interval = std::chrono::milliseconds(50);
+
+unsigned worker_count(const import_options& opt) {
+    if (opt.workers) return opt.workers;
+    return std::max(2u, std::thread::hardware_concurrency());
+}
+
+// The reader, opened, with the header row already consumed.
+struct sheet {
+    xlsx_reader reader;
+    header_map header;
+};
+
+sheet open_sheet(const import_options& opt) {
+    xlsx_reader reader(opt.file, opt.limits, opt.sheet);
+    sheet_row first;
+    if (!reader.next(first)) throw file_error("the sheet is empty: it has no header row");
+    header_map h = header_map::from(first);
+    return {std::move(reader), h};
+}
+
+// Calls on_progress at most every progress_interval; checking the clock only every 256 rows
+// keeps the cost off the per-row path.
+class progress_meter {
+public:
+    progress_meter(const std::function<void(const progress&)>& f,
+                   const std::atomic<std::uint64_t>* written)
+        : f_(f), written_(written) {}
+
+    void row_read(const xlsx_reader& r) {
+        ++read_;
+        if (!f_ || (read_ & 255) != 0) return;
+        const auto now = clock::now();
+        if (now - last_ < progress_interval) return;
+        last_ = now;
+        report(r.fraction_read());
+    }
+    void report(double fraction) const {
+        if (!f_) return;
+        progress p;
+        p.rows_read = read_;
+        p.rows_written = written_ ? written_->load(std::memory_order_relaxed) : 0;
+        p.fraction_read = fraction;
+        f_(p);
+    }
+
+private:
+    const std::function<void(const progress&)>& f_;
+    const std::atomic<std::uint64_t>* written_;  // relaxed: a progress figure, orders nothing
+    std::uint64_t read_ = 0;
+    clock::time_point last_ = clock::now();
+};
+
+// One data row after validation: written, rejected, or skipped because it is blank.
+struct checked_row {
+    enum class kind : std::uint8_t { valid, rejected, blank };
+    kind what = kind::blank;
+    std::uint32_t row = 0;
+    business record;
+    std::string reason;
+};
+
+checked_row check(const header_map& h, std::span<const field> required, sheet_row&& r) {
+    checked_row c;
+    c.row = r.number;
+    auto b = h.map(std::move(r));
+    if (!b) return c;
+    if (auto why = validate(*b, required)) {
+        c.what = checked_row::kind::rejected;
+        c.reason = std::move(*why);
+    } else {
+        c.what = checked_row::kind::valid;
+        c.record = std::move(*b);
+    }
+    return c;
+}
+
+void count(import_stats& st, const checked_row& c) {
+    switch (c.what) {
+        case checked_row::kind::valid: ++st.total_records; break;
+        case checked_row::kind::rejected:
+            ++st.total_records;
+            ++st.error_count;
+            st.rejected.push_back({c.row, c.reason});
+            break;
+        case checked_row::kind::blank: ++st.skipped_blank; break;
+    }
+}
+
+// Leaves with the context's cause when it was cancelled.
+void throw_if_cancelled(const weft::context& ctx) {
+    if (auto cause = weft::cause(ctx)) std::rethrow_exception(cause);
+}
+
+connect_options db_options() {
+    connect_options o;
+    o.bulk_load = true;
+    return o;
+}
+
+// Rows travel between the pipeline's stages in chunks: a channel hand-off, and the ordered
+// map's numbering, cost about a microsecond each, as much as validating a row, so paying them
+// once per chunk instead of once per row is what lets the reader keep up with the writer. A
+// chunk divides the batch size, so a batch is still `batch_size` rows.
+struct chunking {
+    std::size_t rows_per_chunk;
+    std::size_t chunks_per_batch;
+};
+chunking chunks_for(std::size_t batch_size) {
+    constexpr std::size_t max_chunk = 256;
+    const std::size_t per_batch = (batch_size + max_chunk - 1) / max_chunk;
+    return {batch_size / per_batch, per_batch};
+}
+
+// pipeline: reader thread -> ordered parallel validation -> batch(size, max_wait) -> one writer.
+void run_pipeline(const weft::context& ctx, const import_options& opt,
+                  const std::function<void(const progress&)>& on_progress, import_stats& st) {
+    auto db = connect(opt.db_url, db_options());  // first: a bad --db is a usage error
+    sheet sh = open_sheet(opt);
+    std::atomic<std::uint64_t> written{0};
+    progress_meter meter(on_progress, &written);
+    const chunking ck = chunks_for(opt.batch_size ? opt.batch_size : 1000);
+    const std::span<const field> required(opt.required);
+    using rows_chunk = std::vector<sheet_row>;
+    using checked_chunk = std::vector<checked_row>;
+
+    db->begin();
+    try {
+        db->create_schema();
+        std::vector<business> rows;
+        auto p = weft::pipeline(ctx) |
+                 weft::source<rows_chunk>([&](weft::emitter<rows_chunk>& emit) {
+                     rows_chunk chunk;
+                     sheet_row r;
+                     while (sh.reader.next(r)) {
+                         meter.row_read(sh.reader);
+                         chunk.push_back(std::move(r));
+                         r = sheet_row{};
+                         if (chunk.size() < ck.rows_per_chunk) continue;
+                         if (!emit(std::move(chunk))) return;
+                         chunk = rows_chunk{};
+                     }
+                     if (!chunk.empty()) emit(std::move(chunk));
+                 }).name("read") |
+                 weft::map(
+                     [&](rows_chunk&& chunk) {
+                         checked_chunk out;
+                         out.reserve(chunk.size());
+                         for (auto& r : chunk)
+                             out.push_back(check(sh.header, required, std::move(r)));
+                         return out;
+                     },
+                     worker_count(opt), weft::ordered)
+                     .name("validate") |
+                 weft::batch(ck.chunks_per_batch, opt.max_wait) |
+                 weft::sink([&](std::vector<checked_chunk>&& batch) {
+                     rows.clear();
+                     for (auto& chunk : batch)
+                         for (auto& c : chunk) {
+                             count(st, c);
+                             if (c.what == checked_row::kind::valid)
+                                 rows.push_back(std::move(c.record));
+                         }
+                     if (rows.empty()) return;
+                     db->insert_many(rows);
+                     written.fetch_add(rows.size(), std::memory_order_relaxed);
+                 }).name("write");
+        const auto result = p.run();
+        if (result.error) std::rethrow_exception(result.error);
+        db->commit();
+        st.success_count = written.load(std::memory_order_relaxed);
+        meter.report(1.0);
+    } catch (...) {
+        db->rollback();
+        throw;
+    }
+}
+
+// The tutorial's methods read the whole sheet first, as it does (excelize's GetRows).
+std::vector<business> read_all(const import_options& opt,
+                               const std::function<void(const progress&)>& on_progress,
+                               import_stats& st) {
+    sheet sh = open_sheet(opt);
+    progress_meter meter(on_progress, nullptr);
+    std::vector<business> rows;
+    sheet_row r;
+    while (sh.reader.next(r)) {
+        meter.row_read(sh.reader);
+        auto c = check(sh.header, opt.required, std::move(r));
+        r = sheet_row{};
+        count(st, c);
+        if (c.what == checked_row::kind::valid) rows.push_back(std::move(c.record));
+    }
+    meter.report(1.0);
+    return rows;
+}
+
+// Runs `work(connection&, begin, end)` over [0, n) in chunks of `chunk` on a worker pool; each
+// task borrows one of `workers` connections from a channel and gives it back. The first error
+// cancels the rest and is rethrown once the pool is drained.
+template <class Work>
+void run_pooled(const weft::context& parent, const import_options& opt, std::size_t n,
+                std::size_t chunk, std::uint64_t rows_read, std::atomic<std::uint64_t>& written,
+                const std::function<void(const progress&)>& on_progress, Work work) {
+    const unsigned workers = worker_count(opt);
+    weft::channel<std::unique_ptr<connection>> idle(workers);
+    for (unsigned i = 0; i < workers; ++i) (void)idle.try_send(connect(opt.db_url, db_options()));
+
+    auto child = weft::with_cancel_cause(parent);
+    const weft::context& ctx = child.ctx;
+    {
+        weft::worker_pool_options po;
+        po.workers = workers;
+        po.queue_capacity = 2 * workers;
+        po.on_error = [c = child.cancel](std::exception_ptr e) { c(std::move(e)); };
+        weft::worker_pool pool(std::move(po));
+        auto last = clock::now();
+        for (std::size_t begin = 0; begin < n && !ctx.err(); begin += chunk) {
+            const std::size_t end = std::min(n, begin + chunk);
+            auto posted = pool.post(ctx, [&idle, &work, &written, &ctx, begin, end] {
+                if (ctx.err()) return;
+                auto c = idle.receive(ctx);
+                if (!c) return;
+                auto conn = std::move(*c);
+                try {
+                    work(*conn, begin, end);
+                } catch (...) {
+                    (void)idle.try_send(std::move(conn));
+                    throw;
+                }
+                written.fetch_add(end - begin, std::memory_order_relaxed);
+                (void)idle.try_send(std::move(conn));
+            });
+            if (!posted) break;  // cancelled: the cause is reported below
+            if (on_progress && clock::now() - last >= progress_interval) {
+                last = clock::now();
+                progress p;
+                p.rows_read = rows_read;
+                p.rows_written = written.load(std::memory_order_relaxed);
+                p.fraction_read = 1.0;
+                on_progress(p);
+            }
+        }
+        pool.shutdown();
+    }
+    throw_if_cancelled(ctx);
+}
+
+void run_tutorial(const weft::context& ctx, const import_options& opt,
+                  const std::function<void(const progress&)>& on_progress, import_stats& st) {
+    auto db = connect(opt.db_url, db_options());  // first: a bad --db is a usage error
+    const std::vector<business> rows = read_all(opt, on_progress, st);
+    throw_if_cancelled(ctx);
+    db->create_schema();
+
+    std::atomic<std::uint64_t> written{0};
+    const std::uint64_t rows_read = st.total_records + st.skipped_blank;
+    const std::span<const business> all(rows);
+    switch (opt.method) {
+        case method::sequential: {
+            for (const auto& b : rows) {
+                throw_if_cancelled(ctx);
+                db->insert_one(b);
+                written.fetch_add(1, std::memory_order_relaxed);
+            }
+            break;
+        }
+        case method::concurrent:
+            run_pooled(ctx, opt, rows.size(), 1, rows_read, written, on_progress,
+                       [all](connection& c, std::size_t i, std::size_t) { c.insert_one(all[i]); });
+            break;
+        case method::batch:
+            run_pooled(ctx, opt, rows.size(), opt.batch_size ? opt.batch_size : 100, rows_read,
+                       written, on_progress, [all](connection& c, std::size_t b, std::size_t e) {
+                           c.begin();
+                           try {
+                               c.insert_many(all.subspan(b, e - b));
+                               c.commit();
+                           } catch (...) {
+                               c.rollback();
+                               throw;
+                           }
+                       });
+            break;
+        case method::pipeline: break;
+    }
+    st.success_count = written.load(std::memory_order_relaxed);
+}
+
+}  // namespace
+
+import_stats run_import(const weft::context& ctx, const import_options& opt,
+                        const std::function<void(const progress&)>& on_progress) {
+    import_stats st;
+    st.method = std::string(method_name(opt.method));
+    st.file = opt.file.string();
+    const auto t0 = clock::now();
+    if (opt.method == method::pipeline)
+        run_pipeline(ctx, opt, on_progress, st);
+    else
+        run_tutorial(ctx, opt, on_progress, st);
+    st.duration = clock::now() - t0;
+    return st;
+}
+
+}  // namespace weft_import

@@ -1,0 +1,357 @@
+// End-to-end tests of the weft-import binary, into SQLite and into a real PostgreSQL (this file's
+// name makes CMake and Meson run it under scripts/with-postgres.sh, which exports
+// WEFT_TEST_PG_URL): counts, rejected row numbers, content equal to the source, exit codes,
+// nothing written when the file is rejected, no duplicates, and a SIGKILL in the middle of an
+// import that leaves the table as it was.
+#include "database.hpp"
+#include "generate.hpp"
+#include "process.hpp"
+
+#include "../../../tests/support.hpp"
+
+#include <doctest/doctest.h>
+#include <zip.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace fs = std::filesystem;
+using namespace weft_import;
+using importer_test::run_importer;
+using importer_test::run_result;
+
+namespace {
+
+struct temp_dir {
+    fs::path path;
+    temp_dir() {
+        std::string t = (fs::temp_directory_path() / "weft-cli-XXXXXX").string();
+        if (!mkdtemp(t.data())) throw std::runtime_error("mkdtemp failed");
+        path = t;
+    }
+    ~temp_dir() {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+    std::string operator/(const std::string& name) const { return (path / name).string(); }
+};
+
+std::string pg_url() {
+    const char* u = std::getenv("WEFT_TEST_PG_URL");
+    if (!u || !*u)
+        FAIL(
+            "WEFT_TEST_PG_URL is not set: run this test through ctest / meson test, which start "
+            "a private PostgreSQL with scripts/with-postgres.sh");
+    return u;
+}
+
+// The databases every end-to-end case runs against; PostgreSQL starts from an empty table.
+std::vector<std::string> databases(const temp_dir& dir) {
+    auto pg = connect(pg_url());
+    pg->drop_table();
+    return {"sqlite:" + dir / "cli.db", pg_url()};
+}
+
+// A tiny JSON reader for the one flat object weft-import prints: "key":number and "key":"text".
+std::string json_field(const std::string& json, const std::string& key) {
+    const auto k = json.find("\"" + key + "\":");
+    if (k == std::string::npos) return "<missing " + key + ">";
+    auto v = k + key.size() + 3;
+    auto end = json.find_first_of(",}", v);
+    if (json[v] == '"') end = json.find('"', v + 1) + 1;
+    return json.substr(v, end - v);
+}
+
+std::vector<std::string> lines_of(const std::string& path) {
+    std::ifstream f(path);
+    std::vector<std::string> out;
+    for (std::string l; std::getline(f, l);) {
+        if (!l.empty() && l.back() == '\r') l.pop_back();
+        out.push_back(l);
+    }
+    return out;
+}
+
+using row_values = std::array<std::string, field_count>;
+
+std::vector<row_values> table_rows(const std::string& url) {
+    std::vector<row_values> out;
+    for (auto& b : connect(url)->select_all()) out.push_back(b.fields);
+    return out;
+}
+
+// A workbook written by hand (for what libxlsxwriter will not write): inline-string cells, rows
+// given as XML, a tail appended verbatim after them.
+void write_workbook(const std::string& path, const std::string& rows_xml,
+                    const std::string& tail = "</sheetData></worksheet>") {
+    int err = 0;
+    zip_t* z = zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &err);
+    REQUIRE(z != nullptr);
+    auto add = [&](const char* name, std::string text) {
+        auto* copy = new std::string(std::move(text));
+        zip_source_t* s = zip_source_buffer(z, copy->data(), copy->size(), 0);
+        REQUIRE(s != nullptr);
+        REQUIRE(zip_file_add(z, name, s, ZIP_FL_OVERWRITE) >= 0);
+        return copy;
+    };
+    std::vector<std::string*> keep;
+    keep.push_back(add(
+        "[Content_Types].xml",
+        R"(<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>)"));
+    keep.push_back(add(
+        "_rels/.rels",
+        R"(<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>)"));
+    keep.push_back(add(
+        "xl/workbook.xml",
+        R"(<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>)"));
+    keep.push_back(add(
+        "xl/_rels/workbook.xml.rels",
+        R"(<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>)"));
+    keep.push_back(add(
+        "xl/worksheets/sheet1.xml",
+        R"(<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>)" +
+            rows_xml + tail));
+    const int closed = zip_close(z);
+    for (auto* s : keep) delete s;
+    REQUIRE(closed == 0);
+}
+
+std::string inline_cell(const std::string& ref, const std::string& text) {
+    return "<c r=\"" + ref + "\" t=\"inlineStr\"><is><t>" + text + "</t></is></c>";
+}
+
+std::string header_xml() {
+    return "<row r=\"1\">" + inline_cell("A1", "Name") + inline_cell("B1", "Email") +
+           inline_cell("C1", "City") + "</row>";
+}
+
+std::string data_row_xml(int r, const std::string& name, const std::string& email) {
+    const auto n = std::to_string(r);
+    return "<row r=\"" + n + "\">" + inline_cell("A" + n, name) + inline_cell("B" + n, email) +
+           inline_cell("C" + n, "Springfield") + "</row>";
+}
+
+std::uint64_t read_io_field(pid_t pid, const std::string& key) {
+    std::ifstream f("/proc/" + std::to_string(pid) + "/io");
+    for (std::string k; f >> k;) {
+        std::uint64_t v = 0;
+        f >> v;
+        if (k == key + ":") return v;
+    }
+    return 0;
+}
+
+}  // namespace
+
+TEST_CASE("every method imports a generated workbook: counts, rejects, content, JSON") {
+    WEFT_WATCHDOG(std::chrono::seconds(300));
+    temp_dir dir;
+    generate_options g;
+    g.rows = weft_test::scale(3000);
+    g.seed = 7;
+    g.invalid_rate = 0.05;
+    const std::string book = dir / "book.xlsx";
+    REQUIRE(run_importer({"generate", "--rows", std::to_string(g.rows), "--seed", "7",
+                          "--invalid-rate", "0.05", "--quiet", book})
+                .status == 0);
+
+    std::vector<row_values> valid;
+    std::vector<std::string> invalid_rows;
+    for (std::uint64_t i = 0; i < g.rows; ++i) {
+        auto r = generate_row(g, i);
+        if (r.invalid)
+            invalid_rows.push_back(std::to_string(i + 2));
+        else
+            valid.push_back(r.values);
+    }
+    REQUIRE(!invalid_rows.empty());
+
+    for (const auto& db : databases(dir)) {
+        for (const std::string m : {"pipeline", "batch", "concurrent", "sequential"}) {
+            CAPTURE(db);
+            CAPTURE(m);
+            connect(db)->drop_table();
+            const std::string rejects = dir / ("rejects-" + m + ".csv");
+            auto r = run_importer({book, "--db", db, "--method", m, "--json", "--rejects", rejects,
+                                   "--workers", "3", "--batch-size", "250"});
+            INFO(r.err);
+            REQUIRE(r.status == 0);
+            CHECK(json_field(r.out, "method") == "\"" + m + "\"");
+            CHECK(json_field(r.out, "file") == "\"" + book + "\"");
+            CHECK(json_field(r.out, "total_records") == std::to_string(g.rows));
+            CHECK(json_field(r.out, "success_count") == std::to_string(valid.size()));
+            CHECK(json_field(r.out, "error_count") == std::to_string(invalid_rows.size()));
+            CHECK(json_field(r.out, "duration_ms").find_first_not_of("0123456789") ==
+                  std::string::npos);
+            CHECK(r.out.find("\"rejected\":[{\"row\":" + invalid_rows.front() + ",") !=
+                  std::string::npos);
+
+            auto csv = lines_of(rejects);
+            REQUIRE(csv.size() == invalid_rows.size() + 1);
+            CHECK(csv[0] == "row,reason");
+            for (std::size_t i = 0; i < invalid_rows.size(); ++i)
+                CHECK(csv[i + 1].substr(0, csv[i + 1].find(',')) == invalid_rows[i]);
+
+            auto got = table_rows(db);
+            REQUIRE(got.size() == valid.size());  // no duplicates, nothing lost
+            if (m == "pipeline" || m == "sequential") {
+                CHECK(got == valid);  // in sheet order
+            } else {
+                auto want = valid;
+                std::sort(want.begin(), want.end());
+                std::sort(got.begin(), got.end());
+                CHECK(got == want);
+            }
+        }
+    }
+}
+
+TEST_CASE("usage errors exit with 2 and say what is wrong") {
+    WEFT_WATCHDOG(std::chrono::seconds(60));
+    temp_dir dir;
+    auto r = run_importer({});
+    CHECK(r.status == 2);
+    CHECK(r.err.find("FILE") != std::string::npos);
+
+    r = run_importer({"x.xlsx", "--method", "fastest"});
+    CHECK(r.status == 2);
+    CHECK(r.err.find("--method") != std::string::npos);
+
+    r = run_importer({"x.xlsx", "--db", "mysql://localhost/x"});
+    CHECK(r.status == 2);
+    CHECK(r.err.find("--db") != std::string::npos);
+
+    r = run_importer({"x.xlsx", "--require", "Email,Fax"});
+    CHECK(r.status == 2);
+    CHECK(r.err.find("Fax") != std::string::npos);
+
+    r = run_importer({"x.xlsx", "--workers", "0"});
+    CHECK(r.status == 2);
+
+    r = run_importer({"generate", dir / "g.xlsx"});  // --rows is required
+    CHECK(r.status == 2);
+
+    r = run_importer({"--help"});
+    CHECK(r.status == 0);
+    CHECK(r.out.find("--method") != std::string::npos);
+}
+
+TEST_CASE("a rejected file exits with 1, names the cause, and writes nothing") {
+    WEFT_WATCHDOG(std::chrono::seconds(300));
+    temp_dir dir;
+    // Valid rows first, so batches are written before the damage is found.
+    std::string rows = header_xml();
+    const int good = weft_test::scale(5000) > 1000 ? 5000 : 1000;
+    for (int r = 2; r < good + 2; ++r) rows += data_row_xml(r, "Shop " + std::to_string(r), "");
+    const std::string broken = dir / "broken.xlsx";
+    write_workbook(broken, rows, "<row r=\"9999\"><c r=\"A9999\"></row></sheetData></worksheet>");
+
+    const std::string not_zip = dir / "notes.xlsx";
+    std::ofstream(not_zip) << "Name,Email\nAcme,a@b.co\n";
+    const std::string empty = dir / "empty.xlsx";
+    std::ofstream{empty};
+
+    for (const auto& db : databases(dir)) {
+        CAPTURE(db);
+        // A table with rows of its own, which must survive every failed import untouched.
+        const std::string seed_book = dir / "seed.xlsx";
+        write_workbook(seed_book, header_xml() + data_row_xml(2, "Keep me", "keep@me.org") +
+                                      data_row_xml(3, "Me too", ""));
+        REQUIRE(run_importer({seed_book, "--db", db, "--quiet"}).status == 0);
+        const auto before = table_rows(db);
+        REQUIRE(before.size() == 2);
+
+        for (const auto& [file, cause] : std::vector<std::pair<std::string, std::string>>{
+                 {broken, "well-formed"},
+                 {not_zip, "zip"},
+                 {empty, "empty"},
+                 {dir / "missing.xlsx", "missing.xlsx"}}) {
+            for (const std::string m : {"pipeline", "batch"}) {
+                CAPTURE(file);
+                CAPTURE(m);
+                auto r = run_importer({file, "--db", db, "--method", m, "--batch-size", "100"});
+                CHECK(r.status == 1);
+                CHECK(r.out.empty());
+                CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);  // one line
+                CHECK(r.err.find(file) != std::string::npos);
+                if (file != broken) CHECK(r.err.find(cause) != std::string::npos);
+                CHECK(table_rows(db) == before);
+            }
+        }
+        connect(db)->drop_table();
+    }
+}
+
+TEST_CASE("blank rows are skipped; --require rejects rows with the column empty") {
+    WEFT_WATCHDOG(std::chrono::seconds(60));
+    temp_dir dir;
+    const std::string book = dir / "small.xlsx";
+    write_workbook(book, header_xml() + data_row_xml(2, "Acme", "sales@acme.example") +
+                             "<row r=\"3\">" + inline_cell("A3", "") + inline_cell("B3", " ") +
+                             "</row>" + data_row_xml(4, "  ", "x@y.org") +
+                             data_row_xml(5, "No Mail", "") + data_row_xml(6, "Bad", "a@@b.com"));
+    const std::string db = "sqlite:" + dir / "s.db";
+    auto r = run_importer({book, "--db", db, "--json"});
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    CHECK(json_field(r.out, "total_records") == "4");
+    CHECK(json_field(r.out, "success_count") == "2");
+    CHECK(r.out.find("\"rejected\":[{\"row\":4,") != std::string::npos);
+    CHECK(r.out.find("{\"row\":6,") != std::string::npos);
+
+    connect(db)->drop_table();
+    r = run_importer({book, "--db", db, "--json", "--require", " email "});
+    REQUIRE(r.status == 0);
+    CHECK(json_field(r.out, "success_count") == "1");
+    CHECK(r.out.find("{\"row\":5,") != std::string::npos);
+    const auto rows = table_rows(db);
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0][static_cast<std::size_t>(field::name)] == "Acme");
+}
+
+TEST_CASE("SIGKILL in the middle of an import leaves the table as it was") {
+    WEFT_WATCHDOG(std::chrono::seconds(600));
+    temp_dir dir;
+    const std::string book = dir / "big.xlsx";
+    const auto rows = WEFT_TEST_SANITIZED ? 60'000 : 200'000;
+    REQUIRE(run_importer({"generate", "--rows", std::to_string(rows), "--quiet", book},
+                         std::chrono::seconds(300))
+                .status == 0);
+    const auto size = fs::file_size(book);
+
+    for (const auto& db : databases(dir)) {
+        CAPTURE(db);
+        const std::string seed_book = dir / "seed.xlsx";
+        write_workbook(seed_book, header_xml() + data_row_xml(2, "Keep me", "keep@me.org"));
+        REQUIRE(run_importer({seed_book, "--db", db, "--quiet"}).status == 0);
+        const auto before = table_rows(db);
+
+        importer_test::child c(
+            {importer_test::importer_exe(), book, "--db", db, "--quiet", "--batch-size", "500"});
+        // Half of the workbook read means about half of the rows were sent to the database, in
+        // the one transaction that is committed only after the last row.
+        bool mid_run = false;
+        for (int i = 0; i < 60'000 && !mid_run; ++i) {
+            if (read_io_field(c.pid(), "rchar") > size / 2) mid_run = true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        REQUIRE(mid_run);
+        c.kill(SIGKILL);
+        const auto r = c.wait(std::chrono::seconds(60));
+        REQUIRE(r.status == 128 + SIGKILL);
+
+        CHECK(table_rows(db) == before);
+        // And the database takes the next import normally.
+        auto again = run_importer({seed_book, "--db", db, "--quiet"});
+        CHECK(again.status == 0);
+        CHECK(table_rows(db).size() == before.size() + 1);
+        connect(db)->drop_table();
+    }
+}
