@@ -11,6 +11,8 @@
 //   dozen bytes at a UTF-8 boundary and its quotes, backslashes and control characters escaped.
 #include "record.hpp"
 
+#include "xlsx_values.hpp"
+
 #include <algorithm>
 #include <stdexcept>
 
@@ -22,30 +24,10 @@ constexpr std::array<std::string_view, field_count> headers{
 constexpr std::array<std::string_view, field_count> columns{
     "name", "category", "phone", "email", "address", "city", "country", "website", "description"};
 
-// Length in bytes of the White_Space code point that starts `s` at `i`, or 0. UTF-8 is read
-// byte-wise on purpose: an invalid sequence is simply not whitespace.
-std::size_t space_at(std::string_view s, std::size_t i) {
-    const auto b = [&](std::size_t k) {
-        return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0u;
-    };
-    const unsigned c = b(0);
-    if (c == ' ' || (c >= 0x09 && c <= 0x0D)) return 1;
-    if (c == 0xC2 && (b(1) == 0x85 || b(1) == 0xA0)) return 2;  // NEL, NBSP
-    if (c == 0xE1 && b(1) == 0x9A && b(2) == 0x80) return 3;    // U+1680 ogham space
-    if (c == 0xE2 && b(1) == 0x80) {
-        const unsigned d = b(2);
-        // U+2000..U+200A, U+2028, U+2029, U+202F
-        if ((d >= 0x80 && d <= 0x8A) || d == 0xA8 || d == 0xA9 || d == 0xAF) return 3;
-    }
-    if (c == 0xE2 && b(1) == 0x81 && b(2) == 0x9F) return 3;  // U+205F
-    if (c == 0xE3 && b(1) == 0x80 && b(2) == 0x80) return 3;  // U+3000 ideographic space
-    return 0;
-}
-
 // Length of the White_Space code point that ends s[0, end), or 0.
 std::size_t space_before(std::string_view s, std::size_t end) {
     for (std::size_t len = 1; len <= 3 && len <= end; ++len)
-        if (space_at(s, end - len) == len) return len;
+        if (xlsx_detail::white_space_at(s, end - len) == len) return len;
     return 0;
 }
 
@@ -53,7 +35,7 @@ std::string_view trim(std::string_view s) {
     std::size_t begin = 0;
     std::size_t end = s.size();
     while (begin < end) {
-        const std::size_t n = space_at(s, begin);
+        const std::size_t n = xlsx_detail::white_space_at(s, begin);
         if (n == 0) break;
         begin += n;
     }
@@ -70,7 +52,7 @@ bool blank(std::string_view s) { return trim(s).empty(); }
 bool has_space_or_control(std::string_view s) {
     for (std::size_t i = 0; i < s.size(); ++i) {
         const auto c = static_cast<unsigned char>(s[i]);
-        if (c < 0x20 || c == 0x7F || space_at(s, i) != 0) return true;
+        if (c < 0x20 || c == 0x7F || xlsx_detail::white_space_at(s, i) != 0) return true;
     }
     return false;
 }
@@ -181,9 +163,15 @@ header_map header_map::from(const sheet_row& header) {
     return m;
 }
 
+std::size_t header_map::columns_needed() const {
+    return static_cast<std::size_t>(*std::max_element(column_.begin(), column_.end()) + 1);
+}
+
 std::optional<business> header_map::map(sheet_row row) const {
-    if (std::all_of(row.cells.begin(), row.cells.end(),
-                    [](const std::string& c) { return blank(c); }))
+    // Cells the reader dropped (beyond columns_needed) count too: it sets other_content when one
+    // of them was not blank.
+    if (!row.other_content && std::all_of(row.cells.begin(), row.cells.end(),
+                                          [](const std::string& c) { return blank(c); }))
         return std::nullopt;
     business b;
     b.row = row.number;

@@ -51,8 +51,10 @@ class header_map {
 public:
     static header_map from(const sheet_row& header);
     // The record for a data row, its cells moved in; nullopt when the row has no non-empty cell
-    // (skipped).
+    // (skipped), counting sheet_row::other_content as one.
     std::optional<business> map(sheet_row row) const;
+    // 1 + the largest mapped column index: what xlsx_reader::keep_columns needs after row 1.
+    std::size_t columns_needed() const;
 
 private:
     std::array<int, field_count> column_{};  // -1 when absent

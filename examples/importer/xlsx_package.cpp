@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <system_error>
@@ -45,7 +46,9 @@ void reject_unopenable(std::span<const unsigned char> head, int zip_error_code) 
 
 package::package(const std::filesystem::path& file, const limits& lim) : lim_(lim) {
     std::ifstream in(file, std::ios::binary);
-    if (!in) throw file_error("cannot open " + file.string() + ": " + std::strerror(errno));
+    // The caller names the file in front of the message ("weft-import: FILE: ..."), so it is not
+    // repeated here.
+    if (!in) throw file_error(std::string("cannot open the file: ") + std::strerror(errno));
     std::array<unsigned char, 8> head{};
     in.read(reinterpret_cast<char*>(head.data()), head.size());
     auto got = static_cast<std::size_t>(in.gcount());
@@ -56,7 +59,7 @@ package::package(const std::filesystem::path& file, const limits& lim) : lim_(li
         if (code == ZIP_ER_OPEN || code == ZIP_ER_MEMORY) {
             zip_error_t err;
             zip_error_init_with_code(&err, code);
-            std::string msg = "cannot open " + file.string() + ": " + libzip_message(&err);
+            std::string msg = "cannot open the file: " + libzip_message(&err);
             zip_error_fini(&err);
             throw file_error(msg);
         }

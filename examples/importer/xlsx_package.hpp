@@ -36,7 +36,6 @@ public:
     // against its declared size and CRC).
     std::size_t read(char* out, std::size_t size);
 
-    const std::string& name() const { return name_; }
     std::uint64_t declared_size() const { return declared_; }
     std::uint64_t inflated() const { return inflated_; }
 

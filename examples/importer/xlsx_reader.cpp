@@ -17,6 +17,7 @@
 #include <cstring>
 #include <exception>
 #include <new>
+#include <unordered_map>
 #include <utility>
 
 #include "xlsx_package.hpp"
@@ -275,7 +276,9 @@ bool parse_index(std::string_view text, std::uint64_t& v) {
     return true;
 }
 
-std::uint32_t parse_index(const char* text) {
+// An attribute's small index (numFmtId, s=): 0, the default format, when absent, not digits, or
+// above 100,000,000 (no table is that long, so the lookup falls back to the default).
+std::uint32_t index_or_zero(const char* text) {
     std::uint32_t v = 0;
     if (!text || !*text) return 0;
     for (const char* p = text; *p; ++p) {
@@ -288,15 +291,18 @@ std::uint32_t parse_index(const char* text) {
 class styles_parser : public sax {
 public:
     using sax::sax;
-    // Date kind of each cellXfs entry (a cell's s= index).
+    // Date kind of each cellXfs entry (a cell's s= index). One pass over each list: a styles
+    // part can hold a great many of both.
     std::vector<date_kind> kinds() const {
+        std::unordered_map<std::uint32_t, date_kind> custom;
+        custom.reserve(custom_.size());
+        // A format id declared twice: the later declaration wins, as it always has here.
+        for (const auto& entry : custom_) custom.insert_or_assign(entry.first, entry.second);
         std::vector<date_kind> out;
         out.reserve(xf_formats_.size());
         for (auto id : xf_formats_) {
-            auto k = builtin_date_kind(id);
-            for (auto& [custom_id, kind] : custom_)
-                if (custom_id == id) k = kind;
-            out.push_back(k);
+            auto found = custom.find(id);
+            out.push_back(found != custom.end() ? found->second : builtin_date_kind(id));
         }
         return out;
     }
@@ -306,10 +312,10 @@ private:
         if (name == "cellXfs") {
             in_xfs_ = true;
         } else if (name == "xf" && in_xfs_) {
-            xf_formats_.push_back(parse_index(attr(atts, "numFmtId")));
+            xf_formats_.push_back(index_or_zero(attr(atts, "numFmtId")));
         } else if (name == "numFmt") {
             const char* code = attr(atts, "formatCode");
-            custom_.emplace_back(parse_index(attr(atts, "numFmtId")),
+            custom_.emplace_back(index_or_zero(attr(atts, "numFmtId")),
                                  code ? custom_date_kind(code) : date_kind::none);
         }
     }
@@ -350,7 +356,10 @@ private:
     }
     void end(std::string_view name) override {
         if (name == "si") {
+            const std::size_t start = out_.chars.size();
             append_unescaped(text_, out_.chars);
+            if (utf16_length(std::string_view(out_.chars).substr(start)) > max_cell_characters)
+                too_long();
             out_.offsets.push_back(out_.chars.size());
             in_si_ = false;
         } else if (name == "rPh") {
@@ -360,7 +369,15 @@ private:
         }
     }
     void text(std::string_view s) override {
-        if (in_t_) text_.append(s);
+        if (!in_t_) return;
+        if (text_.size() + s.size() > max_cell_raw_bytes) too_long();
+        text_.append(s);
+    }
+    // No cell can show it, and every cell naming it would copy it: refused where it is defined.
+    [[noreturn]] void too_long() const {
+        throw file_error("shared string " + std::to_string(out_.size()) + " in " + part() +
+                         " is longer than Excel's limit of " + std::to_string(max_cell_characters) +
+                         " characters");
     }
     shared_strings& out_;
     std::string text_;
@@ -378,12 +395,13 @@ std::string column_name(std::uint32_t col) {
 class sheet_parser : public sax {
 public:
     sheet_parser(std::string part, std::string sheet, const shared_strings& sst,
-                 std::vector<date_kind> kinds, bool date1904)
+                 std::vector<date_kind> kinds, bool date1904, std::uint64_t max_text_bytes)
         : sax(std::move(part)),
           sheet_(std::move(sheet)),
           sst_(sst),
           kinds_(std::move(kinds)),
-          date1904_(date1904) {}
+          date1904_(date1904),
+          max_text_bytes_(max_text_bytes) {}
 
     // Hands out the finished row, if there is one.
     bool take(sheet_row& out) {
@@ -391,9 +409,13 @@ public:
         ready_ = false;
         out.number = row_.number;
         out.cells.swap(row_.cells);
+        out.other_content = row_.other_content;
         row_.cells.clear();
+        row_.other_content = false;
         return true;
     }
+
+    void keep_columns(std::size_t n) { keep_ = n; }
 
 private:
     [[noreturn]] void fail_cell(const std::string& what) const {
@@ -447,7 +469,14 @@ private:
     }
 
     void text(std::string_view s) override {
-        if (capture_) capture_->append(s);
+        if (!capture_) return;
+        if (capture_->size() + s.size() > max_cell_raw_bytes) too_long();
+        capture_->append(s);
+    }
+
+    [[noreturn]] void too_long() const {
+        fail_cell("text longer than Excel's limit of " + std::to_string(max_cell_characters) +
+                  " characters");
     }
 
     void start_row(const char* r) {
@@ -459,6 +488,12 @@ private:
                                  std::to_string(max_rows));
             if (st != ref_status::ok)
                 throw file_error("sheet '" + sheet_ + "': invalid row number '" + r + "'");
+            // Excel writes each row once, in order; a repeat or a step back would either merge
+            // two rows or hand them out of sheet order, and which one the writer meant is a guess.
+            if (number <= last_row_)
+                throw file_error("sheet '" + sheet_ + "': row " + std::to_string(number) +
+                                 " comes after row " + std::to_string(last_row_) +
+                                 " (rows must ascend)");
         } else if (number > max_rows) {
             throw file_error("sheet '" + sheet_ + "': more than " + std::to_string(max_rows) +
                              " rows");
@@ -466,6 +501,7 @@ private:
         last_row_ = number;
         row_.number = number;
         row_.cells.clear();
+        row_.other_content = false;
         col_ = 0;
     }
 
@@ -483,13 +519,16 @@ private:
                 case ref_status::malformed:
                     throw file_error("sheet '" + sheet_ + "': invalid cell reference '" + r + "'");
             }
+            if (row != row_.number)
+                throw file_error("sheet '" + sheet_ + "': cell " + r + " is inside row " +
+                                 std::to_string(row_.number));
         } else if (col > max_columns) {
             throw file_error("sheet '" + sheet_ + "' row " + std::to_string(row_.number) +
                              ": more than " + std::to_string(max_columns) + " cells (beyond XFD)");
         }
         col_ = col;
         type_ = t ? t : "n";
-        auto xf = parse_index(s);
+        auto xf = index_or_zero(s);
         kind_ = xf < kinds_.size() ? kinds_[xf] : date_kind::none;
         value_.clear();
         inline_.clear();
@@ -498,6 +537,7 @@ private:
 
     void finish_cell() {
         text_.clear();
+        const bool kept = col_ <= keep_;
         if (type_ == "s") {
             if (!value_.empty()) {
                 std::uint64_t i = 0;
@@ -509,7 +549,14 @@ private:
                 if (i >= sst_.size())
                     fail_cell("shared string " + value_ + " does not exist (the table has " +
                               std::to_string(sst_.size()) + ")");
-                text_.append(sst_.at(static_cast<std::size_t>(i)));
+                // A dropped cell only needs to be looked at: copying its string is the work a
+                // sheet of references to one long string would multiply.
+                const auto str = sst_.at(static_cast<std::size_t>(i));
+                if (!kept) {
+                    if (!white_space_only(str)) row_.other_content = true;
+                    return;
+                }
+                text_.append(str);
             }
         } else if (type_ == "inlineStr") {
             append_unescaped(inline_, text_);
@@ -535,7 +582,18 @@ private:
         } else {
             fail_cell("unknown cell type '" + type_ + "'");
         }
+        // Shared strings were measured when the table was read.
+        if (type_ != "s" && utf16_length(text_) > max_cell_characters) too_long();
         if (text_.empty()) return;
+        if (!kept) {
+            if (!white_space_only(text_)) row_.other_content = true;
+            return;
+        }
+        text_bytes_ += text_.size();
+        if (text_bytes_ > max_text_bytes_)
+            throw file_error("sheet '" + sheet_ + "' row " + std::to_string(row_.number) +
+                             ": the sheet's cell text exceeds " + std::to_string(max_text_bytes_) +
+                             " bytes (limits::max_text_bytes)");
         if (row_.cells.size() < col_) row_.cells.resize(col_);
         row_.cells[col_ - 1] = text_;
     }
@@ -544,6 +602,9 @@ private:
     const shared_strings& sst_;
     std::vector<date_kind> kinds_;
     bool date1904_;
+    std::uint64_t max_text_bytes_;
+    std::uint64_t text_bytes_ = 0;    // cell text handed out so far
+    std::size_t keep_ = max_columns;  // cells at columns above this are dropped
 
     bool seen_root_ = false, in_data_ = false, in_cell_ = false, in_inline_ = false;
     bool ready_ = false;
@@ -604,10 +665,13 @@ void xlsx_reader::impl::open(std::string_view wanted) {
     if (!pkg->find(rels_part)) throw file_error("missing workbook relationships " + rels_part);
     rels_parser rels(rels_part, dir_of(workbook));
     parse_part(*pkg, rels_part, rels);
+    // Indexed once: a workbook may list many sheets and many relationships.
+    std::unordered_map<std::string_view, const relationship*> by_id;
+    by_id.reserve(rels.rels.size());
+    for (auto& r : rels.rels) by_id.emplace(r.id, &r);  // a repeated Id: the first one counts
     auto rel = [&](std::string_view id) -> const relationship* {
-        for (auto& r : rels.rels)
-            if (r.id == id) return &r;
-        return nullptr;
+        auto found = by_id.find(id);
+        return found != by_id.end() ? found->second : nullptr;
     };
     auto first_of = [&](std::string_view suffix) -> const relationship* {
         for (auto& r : rels.rels)
@@ -669,7 +733,7 @@ void xlsx_reader::impl::open(std::string_view wanted) {
 
     stream = std::make_unique<part_stream>(*pkg, *sheet_index, sheet_rel->target);
     parser = std::make_unique<sheet_parser>(sheet_rel->target, sheet_name, sst, std::move(kinds),
-                                            wb.date1904);
+                                            wb.date1904, pkg->lim().max_text_bytes);
 }
 
 xlsx_reader::xlsx_reader(const std::filesystem::path& file, const limits& lim,
@@ -685,6 +749,8 @@ xlsx_reader& xlsx_reader::operator=(xlsx_reader&&) noexcept = default;
 xlsx_reader::~xlsx_reader() = default;
 
 const std::string& xlsx_reader::sheet_name() const { return impl_->sheet_name; }
+
+void xlsx_reader::keep_columns(std::size_t n) { impl_->parser->keep_columns(n); }
 
 bool xlsx_reader::next(sheet_row& row) {
     impl& d = *impl_;

@@ -7,6 +7,12 @@
 // - The sheet is `Sheet1`, else the workbook's first worksheet, unless a name is given; it is
 //   found through xl/workbook.xml and its relationships, never by assuming a part name.
 // - Cells are placed by their `r=` reference; a cell or row without one takes the next position.
+//   Rows ascend strictly and a cell's reference names its own row, as Excel always writes them;
+//   anything else is refused rather than guessed at.
+// - No cell text is longer than Excel's limit of 32,767 characters (UTF-16 code units, as Excel
+//   counts them); a longer cell, inline string, formula result or shared string is refused. With
+//   limits::max_text_bytes this bounds the work a small sheet can ask for (a million cells that
+//   all name one huge shared string would otherwise copy it a million times).
 // - Every value becomes text: shared and inline strings (rich-text runs joined, phonetic runs
 //   dropped), a formula's cached value, numbers as their shortest round-trip decimal, booleans
 //   as TRUE/FALSE, errors as their text, date-formatted numbers as YYYY-MM-DD[ HH:MM:SS];
@@ -39,11 +45,22 @@ struct limits {
     std::uint64_t max_part_bytes = std::uint64_t{2} << 30;    // no part inflates beyond this
     double max_ratio = 100.0;                                 // inflated / compressed ...
     std::uint64_t ratio_min_bytes = std::uint64_t{10} << 20;  // ... checked above this size
+    // Total bytes of cell text in the rows handed out (kept columns only), counted as rows are
+    // produced. The shared-string table needs no limit of its own: it is one part, so
+    // max_part_bytes and max_ratio already bound it, and holding it costs at most its inflated
+    // size plus one offset per string (each string takes at least five bytes of XML).
+    std::uint64_t max_text_bytes = std::uint64_t{2} << 30;
 };
+
+// Excel's limit on the text of one cell, in UTF-16 code units.
+inline constexpr std::size_t max_cell_characters = 32767;
 
 struct sheet_row {
     std::uint32_t number = 0;        // 1-based row number in the sheet
     std::vector<std::string> cells;  // cells[0] is column A; trailing missing cells are absent
+    // A cell beyond xlsx_reader::keep_columns had text that is not all Unicode White_Space (the
+    // same "blank" as the row rules use): the row is not blank even if every kept cell is.
+    bool other_content = false;
 };
 
 class xlsx_reader {
@@ -60,6 +77,12 @@ public:
     ~xlsx_reader();
 
     const std::string& sheet_name() const;
+
+    // From the next row on, only cells[0, n) are stored; the text of a cell further right is
+    // not copied, only looked at to set sheet_row::other_content. Without a call every column
+    // up to XFD (16,384) is kept. A caller calls it after the header row with the number of
+    // columns it maps, so a stray cell at XFD costs nothing per row.
+    void keep_columns(std::size_t n);
 
     // The next row that appears in the sheet's XML (rows absent from the XML are not invented).
     // Returns false at the end of the sheet. Throws file_error.

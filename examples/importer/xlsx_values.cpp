@@ -246,4 +246,42 @@ ref_status parse_row_number(std::string_view text, std::uint32_t& row) {
     return ref_status::ok;
 }
 
+std::size_t utf16_length(std::string_view utf8) {
+    std::size_t n = 0;
+    for (char ch : utf8) {
+        const auto c = static_cast<unsigned char>(ch);
+        // A continuation byte adds nothing; a lead of four bytes makes a surrogate pair.
+        if ((c & 0xC0) != 0x80) ++n;
+        if (c >= 0xF0) ++n;
+    }
+    return n;
+}
+
+std::size_t white_space_at(std::string_view s, std::size_t i) {
+    const auto b = [&](std::size_t k) {
+        return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0u;
+    };
+    const unsigned c = b(0);
+    if (c == ' ' || (c >= 0x09 && c <= 0x0D)) return 1;
+    if (c == 0xC2 && (b(1) == 0x85 || b(1) == 0xA0)) return 2;  // NEL, NBSP
+    if (c == 0xE1 && b(1) == 0x9A && b(2) == 0x80) return 3;    // U+1680 ogham space
+    if (c == 0xE2 && b(1) == 0x80) {
+        const unsigned d = b(2);
+        // U+2000..U+200A, U+2028, U+2029, U+202F
+        if ((d >= 0x80 && d <= 0x8A) || d == 0xA8 || d == 0xA9 || d == 0xAF) return 3;
+    }
+    if (c == 0xE2 && b(1) == 0x81 && b(2) == 0x9F) return 3;  // U+205F
+    if (c == 0xE3 && b(1) == 0x80 && b(2) == 0x80) return 3;  // U+3000 ideographic space
+    return 0;
+}
+
+bool white_space_only(std::string_view s) {
+    for (std::size_t i = 0; i < s.size();) {
+        const std::size_t n = white_space_at(s, i);
+        if (n == 0) return false;
+        i += n;
+    }
+    return true;
+}
+
 }  // namespace weft_import::xlsx_detail

@@ -14,9 +14,12 @@
 //   surrogate and `_x0000_` stay as written, since they are no text. `_x005F_` is `_`.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include "xlsx_reader.hpp"
 
 namespace weft_import::xlsx_detail {
 
@@ -35,6 +38,21 @@ bool parse_number(std::string_view text, double& v);
 bool append_date(double serial, bool date1904, date_kind kind, std::string& out);
 
 void append_unescaped(std::string_view text, std::string& out);
+
+// UTF-16 code units of UTF-8 text, as Excel counts a cell's characters: one per code point, two
+// for one beyond U+FFFF. Bytes of an invalid sequence count one each (never fewer than Excel).
+std::size_t utf16_length(std::string_view utf8);
+// The most bytes the expat text of a cell can take for max_cell_characters: `_xHHHH_` spells one
+// code unit in seven bytes, and nothing spells one in more. Captures stop there, so a cell's
+// memory is bounded before its text is even decoded.
+constexpr std::size_t max_cell_raw_bytes = 7 * max_cell_characters;
+// The length in bytes of the Unicode White_Space code point (ASCII blanks, NEL, NBSP, U+1680,
+// U+2000..U+200A, U+2028, U+2029, U+202F, U+205F, U+3000) that starts utf8[i], or 0. UTF-8 is
+// read byte-wise on purpose: an invalid sequence is simply not white space. The one definition
+// of "blank" for the reader and the row rules (record.cpp).
+std::size_t white_space_at(std::string_view utf8, std::size_t i);
+// True when the text is empty or all White_Space.
+bool white_space_only(std::string_view utf8);
 
 enum class ref_status : std::uint8_t { ok, malformed, column_beyond_xfd, row_beyond_limit };
 constexpr std::uint32_t max_columns = 16384;  // XFD

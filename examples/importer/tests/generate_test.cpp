@@ -14,35 +14,18 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
-#include <random>
 #include <stdexcept>
 #include <string>
 
 #include "../../../tests/support.hpp"
+#include "importer_support.hpp"
 
 using namespace weft_import;
 namespace fs = std::filesystem;
 
 namespace {
 
-class temp_dir {
-public:
-    temp_dir() {
-        std::random_device rd;
-        path_ = fs::temp_directory_path() / ("weft-generate-test-" + std::to_string(rd()));
-        fs::create_directories(path_);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    fs::path operator/(const char* name) const { return path_ / name; }
-
-private:
-    fs::path path_;
-};
+using importer_test::temp_dir;
 
 std::string file_bytes(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
@@ -268,9 +251,9 @@ TEST_CASE("generate: options out of range and unwritable files") {
 
     std::string message;
     try {
-        generate_workbook(dir / "no-such-dir" / "x.xlsx", {.rows = 5});
+        generate_workbook(dir.path / "no-such-dir" / "x.xlsx", {.rows = 5});
     } catch (const std::runtime_error& e) { message = e.what(); }
-    CHECK(message.starts_with("cannot write " + (dir / "no-such-dir" / "x.xlsx").string()));
+    CHECK(message.starts_with("cannot write " + (dir.path / "no-such-dir" / "x.xlsx").string()));
     CHECK(message.find('\n') == std::string::npos);
 }
 

@@ -164,6 +164,19 @@ TEST_CASE("map: a row without a non-empty cell is skipped") {
     CHECK(reject_reason(*b) == "name is empty");
 }
 
+TEST_CASE("map: content in a column the reader dropped keeps the row") {
+    const auto m = header_map::from(make_row(1, {"Email", "", "Name", "Notes"}));
+    CHECK(m.columns_needed() == 3);  // A..C: Notes is not a field
+    CHECK(header_map::from(standard_header).columns_needed() == field_count);
+    sheet_row dropped = make_row(7, {"", " "});
+    CHECK_FALSE(m.map(dropped));
+    dropped.other_content = true;  // xlsx_reader::keep_columns(3) saw text at D or beyond
+    const auto b = m.map(dropped);
+    REQUIRE(b);
+    CHECK(b->row == 7);
+    CHECK(reject_reason(*b) == "name is empty");
+}
+
 TEST_CASE("parse_fields: names, case, spaces, empty items, duplicates") {
     CHECK(parse_fields("phone, Email") == std::vector<field>{field::phone, field::email});
     CHECK(parse_fields(" CITY ,,country,") == std::vector<field>{field::city, field::country});

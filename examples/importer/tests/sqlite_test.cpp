@@ -2,9 +2,9 @@
 // cannot be opened, the bulk-load pragmas, NULL for empty cells seen from outside, NUL bytes,
 // and connect()'s reading of URLs.
 #include "database_cases.hpp"
+#include "importer_support.hpp"
 
 #include <sqlite3.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -14,32 +14,10 @@ namespace weft_import_test {
 namespace {
 
 // One temporary directory for the whole run, removed at exit; one database file per call.
-class temp_dir {
-public:
-    temp_dir() {
-        std::string templ =
-            (std::filesystem::temp_directory_path() / "weft-sqlite-XXXXXX").string();
-        if (!mkdtemp(templ.data())) throw std::runtime_error("mkdtemp failed");
-        path_ = templ;
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    ~temp_dir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    std::filesystem::path next(std::string_view stem) {
-        return path_ / (std::string(stem) + "-" + std::to_string(++n_) + ".db");
-    }
-
-private:
-    std::filesystem::path path_;
-    int n_ = 0;
-};
-
-temp_dir& scratch() {
-    static temp_dir dir;
-    return dir;
+std::filesystem::path next_database(std::string_view stem) {
+    static importer_test::temp_dir dir;
+    static int n = 0;
+    return dir.path / (std::string(stem) + "-" + std::to_string(++n) + ".db");
 }
 
 std::filesystem::path path_of(const std::string& url) { return url.substr(7); }
@@ -62,13 +40,13 @@ std::string query(const std::string& url, const char* sql) {
 
 }  // namespace
 
-std::string fresh_database() { return "sqlite:" + scratch().next("db").string(); }
+std::string fresh_database() { return "sqlite:" + next_database("db").string(); }
 
 }  // namespace weft_import_test
 
 TEST_CASE("sqlite: a file that cannot be opened is a clear db_error") {
     WEFT_WATCHDOG();
-    const auto missing_dir = scratch().next("no-such-dir") / "businesses.db";
+    const auto missing_dir = next_database("no-such-dir") / "businesses.db";
     try {
         weft_import::connect("sqlite:" + missing_dir.string());
         FAIL("opened a database in a missing directory");
@@ -77,7 +55,7 @@ TEST_CASE("sqlite: a file that cannot be opened is a clear db_error") {
               "sqlite: cannot open '" + missing_dir.string() + "': unable to open database file");
     }
 
-    const auto not_db = scratch().next("not-a-database");
+    const auto not_db = next_database("not-a-database");
     std::ofstream(not_db) << "PK\x03\x04 this is a workbook, not a database, and it is long enough "
                              "to have a header SQLite will read and reject.\n";
     try {

@@ -20,35 +20,17 @@
 #include <vector>
 
 #include "../../../tests/support.hpp"
+#include "importer_support.hpp"
 #include "xlsx_reader.hpp"
 
 namespace fs = std::filesystem;
+using importer_test::temp_dir;
 using weft_import::file_error;
 using weft_import::limits;
 using weft_import::sheet_row;
 using weft_import::xlsx_reader;
 
 namespace {
-
-class temp_dir {
-public:
-    temp_dir() {
-        static std::atomic<int> counter{0};
-        path_ = fs::temp_directory_path() /
-                ("weft-xlsx-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-        fs::create_directories(path_);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    fs::path operator/(const std::string& name) const { return path_ / name; }
-
-private:
-    fs::path path_;
-};
 
 std::string read_file(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
@@ -595,7 +577,9 @@ TEST_CASE("rejections: not an .xlsx at all") {
     CHECK_THROWS_WITH_AS(xlsx_reader(dir / "empty.xlsx"), "empty file", file_error);
     write_file(dir / "old.xls", xls);
     CHECK_THROWS_AS(xlsx_reader(dir / "old.xls"), file_error);
-    CHECK_THROWS_AS(xlsx_reader(dir / "missing.xlsx"), file_error);
+    // The caller puts the file name in front ("weft-import: FILE: ..."): not repeated here.
+    CHECK_THROWS_WITH_AS(xlsx_reader(dir / "missing.xlsx"),
+                         "cannot open the file: No such file or directory", file_error);
 }
 
 TEST_CASE("rejections: a damaged zip") {
@@ -805,4 +789,209 @@ TEST_CASE("a large sheet is streamed row by row") {
     CHECK(count == n);
     CHECK(row.cells == cells{"business " + std::to_string(n), std::to_string(n * 7)});
     CHECK(r.fraction_read() == 1.0);
+}
+
+TEST_CASE("cell text: Excel's limit of 32,767 characters, counted in UTF-16 code units") {
+    WEFT_WATCHDOG();
+    const std::string longest(32767, 'a'), too_long(32768, 'a');
+    std::string e_acute;  // 32,767 two-byte characters: 65,534 bytes, within the limit
+    for (int i = 0; i < 32767; ++i) e_acute += "\xC3\xA9";
+    std::string emoji;  // 16,384 characters beyond U+FFFF: 32,768 code units, over it
+    for (int i = 0; i < 16384; ++i) emoji += "\xF0\x9F\x98\x80";
+    std::string escaped;  // _xHHHH_ spells one code unit in seven bytes
+    for (int i = 0; i < 32767; ++i) escaped += "_x0041_";
+
+    book b;
+    b.sst = shared({"<t>" + longest + "</t>", "<t>" + e_acute + "</t>",
+                    "<r><t>" + longest.substr(1) + "</t></r><r><t>a</t></r>"});
+    b.sheet = worksheet(
+        "<row r=\"1\"><c t=\"s\"><v>0</v></c><c t=\"s\"><v>1</v></c><c "
+        "t=\"s\"><v>2</v></c><c t=\"inlineStr\"><is><t>" +
+        escaped + "</t></is></c><c t=\"str\"><f>x</f><v>" + longest + "</v></c></row>");
+    CHECK(values(b) == cells{longest, e_acute, longest, std::string(32767, 'A'), longest});
+
+    // A shared string is refused where it is defined, even when no cell names it.
+    for (const auto& big : {too_long, emoji, escaped + "_x0041_"}) {
+        b.sst = shared({"<t>x</t>", "<t>" + big + "</t>"});
+        b.sheet = worksheet("<row r=\"1\"><c t=\"s\"><v>0</v></c></row>");
+        CHECK(rejection(b.zip()) ==
+              "shared string 1 in xl/sharedStrings.xml is longer than Excel's limit of 32767 "
+              "characters");
+    }
+    // Rich-text runs count together.
+    b.sst = shared({"<r><t>" + longest + "</t></r><r><t>a</t></r>"});
+    CHECK(contains(rejection(b.zip()), "shared string 0 in xl/sharedStrings.xml is longer"));
+
+    b.sst = shared({"<t>x</t>"});
+    const std::string msg =
+        "sheet 'Sheet1' cell B3: text longer than Excel's limit of 32767 "
+        "characters";
+    b.sheet =
+        worksheet("<row r=\"3\"><c/><c t=\"inlineStr\"><is><t>" + too_long + "</t></is></c></row>");
+    CHECK(rejection(b.zip()) == msg);
+    b.sheet =
+        worksheet("<row r=\"3\"><c/><c t=\"inlineStr\"><is><t>" + emoji + "</t></is></c></row>");
+    CHECK(rejection(b.zip()) == msg);
+    b.sheet = worksheet("<row r=\"3\"><c/><c r=\"B3\" t=\"str\"><f>REPT(\"a\",32768)</f><v>" +
+                        too_long + "</v></c></row>");
+    CHECK(rejection(b.zip()) == msg);
+    // Escapes are decoded before counting, and a capture stops at seven bytes a character.
+    b.sheet = worksheet("<row r=\"3\"><c/><c t=\"inlineStr\"><is><t>" + escaped +
+                        "_x0041_</t></is></c></row>");
+    CHECK(rejection(b.zip()) == msg);
+    b.sheet = worksheet("<row r=\"3\"><c/><c><v>" + std::string(300000, '1') + "</v></c></row>");
+    CHECK(rejection(b.zip()) == msg);
+}
+
+TEST_CASE("limits::max_text_bytes: the cell text a sheet produces is counted") {
+    WEFT_WATCHDOG();
+    CHECK(limits{}.max_text_bytes == std::uint64_t{2} << 30);
+    book b;
+    b.sst = shared({"<t>0123456789</t>"});
+    std::string rows;  // each row: three cells naming one 10-byte shared string
+    for (int r = 1; r <= 4; ++r)
+        rows += "<row><c t=\"s\"><v>0</v></c><c t=\"s\"><v>0</v></c><c t=\"s\"><v>0</v></c></row>";
+    b.sheet = worksheet(rows);
+    limits lim;
+    lim.max_text_bytes = 120;
+    CHECK(rejection(b.zip(), lim).empty());
+    lim.max_text_bytes = 119;
+    auto zip = b.zip();
+    xlsx_reader r(bytes_of(zip), lim);
+    sheet_row row;
+    for (int i = 0; i < 3; ++i) REQUIRE(r.next(row));
+    CHECK_THROWS_WITH_AS(r.next(row),
+                         "sheet 'Sheet1' row 4: the sheet's cell text exceeds 119 bytes "
+                         "(limits::max_text_bytes)",
+                         file_error);
+
+    // The amplification it stops: a small file whose many cells all name one long string.
+    const std::string big(30000, 'x');
+    b.sst = shared({"<t>" + big + "</t>"});
+    rows.clear();
+    for (int r2 = 1; r2 <= 2000; ++r2) {
+        rows += "<row>";
+        for (int c = 0; c < 50; ++c) rows += "<c t=\"s\"><v>0</v></c>";
+        rows += "</row>";
+    }
+    b.sheet = worksheet(rows);  // 3 GB of cell text from a file of a few kilobytes
+    zip = b.zip();
+    CHECK(zip.size() < 100000);
+    CHECK(contains(rejection(zip), "the sheet's cell text exceeds 2147483648 bytes"));
+    // Columns dropped by keep_columns are neither copied nor counted.
+    xlsx_reader narrow(bytes_of(zip));
+    narrow.keep_columns(1);
+    std::size_t n = 0;
+    while (narrow.next(row)) {
+        ++n;
+        CHECK(row.cells.size() == 1);
+        CHECK(row.other_content);
+    }
+    CHECK(n == 2000);
+}
+
+TEST_CASE("keep_columns: cells beyond the kept columns are dropped, but not forgotten") {
+    WEFT_WATCHDOG();
+    book b;
+    b.sst = shared({"<t>Name</t>", "<t>\xC2\xA0 </t>", "<t>far</t>"});
+    b.sheet = worksheet(
+        "<row r=\"1\"><c t=\"s\"><v>0</v></c><c r=\"XFD1\" t=\"s\"><v>2</v></c></row>"
+        "<row r=\"2\"><c t=\"inlineStr\"><is><t>Ada</t></is></c><c r=\"XFD2\" "
+        "t=\"s\"><v>2</v></c></row>"
+        "<row r=\"3\"><c r=\"XFD3\" t=\"s\"><v>1</v></c><c r=\"XFD3\" t=\"inlineStr\"><is><t> "
+        "\t\xE3\x80\x80</t></is></c></row>"
+        "<row r=\"4\"><c r=\"C4\"><v>7</v></c></row>"
+        "<row r=\"5\"><c r=\"B5\" t=\"b\"><v>0</v></c></row>"
+        "<row r=\"6\"><c r=\"A6\"><v>1</v></c><c r=\"B6\"><v>2</v></c></row>");
+    auto zip = b.zip();
+    xlsx_reader r(bytes_of(zip));
+    sheet_row row;
+    REQUIRE(r.next(row));  // until keep_columns, every column is kept
+    CHECK(row.cells.size() == 16384);
+    CHECK(row.cells.back() == "far");
+    CHECK_FALSE(row.other_content);
+    r.keep_columns(1);
+    REQUIRE(r.next(row));
+    CHECK(row.number == 2);
+    CHECK(row.cells == cells{"Ada"});
+    CHECK(row.other_content);
+    REQUIRE(r.next(row));  // White_Space only beyond the kept columns: still a blank row
+    CHECK(row.number == 3);
+    CHECK(row.cells.empty());
+    CHECK_FALSE(row.other_content);
+    REQUIRE(r.next(row));
+    CHECK(row.cells.empty());
+    CHECK(row.other_content);
+    REQUIRE(r.next(row));
+    CHECK(row.other_content);  // FALSE is content
+    REQUIRE(r.next(row));
+    CHECK(row.cells == cells{"1"});
+    CHECK(row.other_content);
+    CHECK_FALSE(r.next(row));
+    // keep_columns(0) keeps nothing; the rows still come, in order.
+    xlsx_reader none(bytes_of(zip));
+    none.keep_columns(0);
+    REQUIRE(none.next(row));
+    CHECK(row.cells.empty());
+    CHECK(row.other_content);
+}
+
+TEST_CASE("row numbers: a cell names its own row, rows ascend") {
+    WEFT_WATCHDOG();
+    book b;
+    b.sheet = worksheet("<row r=\"3\"><c r=\"A9\"><v>1</v></c></row>");
+    CHECK(rejection(b.zip()) == "sheet 'Sheet1': cell A9 is inside row 3");
+    b.sheet = worksheet("<row r=\"3\"><c><v>1</v></c><c r=\"B4\"><v>1</v></c></row>");
+    CHECK(rejection(b.zip()) == "sheet 'Sheet1': cell B4 is inside row 3");
+    b.sheet = worksheet("<row><c r=\"A2\"><v>1</v></c></row>");  // a row without r is row 1
+    CHECK(rejection(b.zip()) == "sheet 'Sheet1': cell A2 is inside row 1");
+    b.sheet = worksheet("<row r=\"2\"/><row r=\"2\"/>");
+    CHECK(rejection(b.zip()) == "sheet 'Sheet1': row 2 comes after row 2 (rows must ascend)");
+    b.sheet = worksheet("<row r=\"5\"/><row r=\"4\"/>");
+    CHECK(rejection(b.zip()) == "sheet 'Sheet1': row 4 comes after row 5 (rows must ascend)");
+    b.sheet = worksheet("<row r=\"5\"/><row/><row r=\"6\"/>");
+    CHECK(rejection(b.zip()) == "sheet 'Sheet1': row 6 comes after row 6 (rows must ascend)");
+    // Still accepted: a row without r takes the next position, its cells may name it.
+    b.sheet = worksheet("<row r=\"5\"/><row><c r=\"B6\"><v>1</v></c></row><row r=\"9\"/>");
+    auto rows = read_bytes(b.zip());
+    REQUIRE(rows.size() == 3);
+    CHECK(rows[1].number == 6);
+    CHECK(rows[1].cells == cells{"", "1"});
+    CHECK(rows[2].number == 9);
+}
+
+TEST_CASE("many styles and many sheets cost time in proportion, not in product") {
+    // A product of the two (as a scan per lookup costs) is ~10^11 steps here: the watchdog ends it.
+    WEFT_WATCHDOG();
+    constexpr int n = 300000;
+    book b;
+    std::string fmts, xfs;
+    for (int i = 0; i < n; ++i) {
+        fmts += "<numFmt numFmtId=\"" + std::to_string(164 + i) + "\" formatCode=\"0\"/>";
+        xfs += "<xf numFmtId=\"" + std::to_string(164 + i) + "\"/>";
+    }
+    fmts += "<numFmt numFmtId=\"" + std::to_string(164 + n) + "\" formatCode=\"yyyy-mm-dd\"/>";
+    xfs += "<xf numFmtId=\"" + std::to_string(164 + n) + "\"/>";
+    b.styles = std::string("<styleSheet xmlns=\"") + main_ns + "\"><numFmts>" + fmts +
+               "</numFmts><cellXfs>" + xfs + "</cellXfs></styleSheet>";
+    b.sheet = worksheet("<row r=\"1\"><c s=\"" + std::to_string(n) + "\"><v>45000</v></c><c s=\"" +
+                        std::to_string(n - 1) + "\"><v>45000</v></c></row>");
+    CHECK(values(b) == cells{"2023-03-15", "45000"});
+
+    // Many chartsheets before the one worksheet: each is looked up among as many relationships.
+    constexpr int sheets = 100000;
+    book many;
+    many.sheets.clear();
+    std::string rel_list;
+    for (int i = sheets; i >= 0; --i)
+        rel_list += rel("rId" + std::to_string(i), i == sheets ? "worksheet" : "chartsheet",
+                        i == sheets ? "worksheets/sheet1.xml" : "chartsheets/c.xml");
+    for (int i = 0; i <= sheets; ++i) {
+        const auto number = std::to_string(i);  // (g++ 12 misreads "S" + to_string as overlap)
+        many.sheets.emplace_back(std::string("S").append(number),
+                                 std::string("rId").append(number));
+    }
+    many.workbook_rels = rels(rel_list + rel("rIdS", "sharedStrings", "sharedStrings.xml"));
+    xlsx_reader r(bytes_of(many.zip()));
+    CHECK(r.sheet_name() == "S" + std::to_string(sheets));
 }
