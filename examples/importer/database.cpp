@@ -1,6 +1,6 @@
 // connect(): which backend a database URL names. `sqlite:PATH` is SQLite; a postgres:// or
 // postgresql:// URI, or a libpq conninfo string ("host=... dbname=..."), is PostgreSQL. Anything
-// else is a usage error (std::invalid_argument), never a guess.
+// else is a usage error (url_error), never a guess.
 #include "database.hpp"
 
 #include "postgres_database.hpp"
@@ -8,9 +8,11 @@
 
 #include <cctype>
 #include <cstddef>
+#include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 namespace weft_import {
 namespace {
@@ -35,30 +37,46 @@ bool looks_like_conninfo(std::string_view s) {
 
 }  // namespace
 
-std::unique_ptr<connection> connect(std::string_view url, const connect_options& opt) {
+std::string_view check_url(std::string_view url) {
     if (starts_with_nocase(url, "sqlite:")) {
-        const std::string_view path = url.substr(7);
-        if (path.empty()) {
-            throw std::invalid_argument("database URL 'sqlite:' has no path: use sqlite:PATH");
-        }
-        return open_sqlite(std::string(path), opt);
+        if (url.size() == 7) throw url_error("database URL 'sqlite:' has no path: use sqlite:PATH");
+        return "sqlite";
     }
     if (starts_with_nocase(url, "postgres://") || starts_with_nocase(url, "postgresql://") ||
         looks_like_conninfo(url)) {
-        return open_postgres(std::string(url), opt);
+        check_postgres_conninfo(std::string(url));
+        return "postgresql";
     }
     const std::string_view kinds =
         "use sqlite:PATH, a postgres:// or postgresql:// URI, or a conninfo such as "
         "'host=/run/postgresql dbname=app'";
     // Only the scheme of an unknown URI is repeated: the rest may hold a password.
     if (const std::size_t scheme = url.find("://"); scheme != std::string_view::npos) {
-        throw std::invalid_argument("unsupported database URL scheme '" +
-                                    std::string(url.substr(0, scheme)) +
-                                    "': " + std::string(kinds));
+        throw url_error("unsupported database URL scheme '" + std::string(url.substr(0, scheme)) +
+                        "': " + std::string(kinds));
     }
-    if (url.empty()) throw std::invalid_argument("empty database URL: " + std::string(kinds));
-    throw std::invalid_argument("unsupported database URL '" + std::string(url) + "': " +
-                                std::string(kinds) + " (a file: sqlite:" + std::string(url) + ")");
+    if (url.empty()) throw url_error("empty database URL: " + std::string(kinds));
+    throw url_error("unsupported database URL '" + std::string(url) + "': " + std::string(kinds) +
+                    " (a file: sqlite:" + std::string(url) + ")");
+}
+
+std::unique_ptr<connection> connect(std::string_view url, const connect_options& opt) {
+    if (check_url(url) == "sqlite") return open_sqlite(std::string(url.substr(7)), opt);
+    return open_postgres(std::string(url), opt);
+}
+
+new_database_guard::new_database_guard(std::string_view url) {
+    if (check_url(url) != "sqlite") return;
+    std::string path(url.substr(7));
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec) && !ec) path_ = std::move(path);
+}
+
+new_database_guard::~new_database_guard() {
+    if (path_.empty()) return;
+    std::error_code ec;
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"})
+        std::filesystem::remove(path_ + suffix, ec);
 }
 
 }  // namespace weft_import

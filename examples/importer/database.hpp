@@ -25,6 +25,12 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// A database URL of no form weft-import knows (or a conninfo libpq cannot parse): a usage error.
+class url_error : public std::invalid_argument {
+public:
+    using std::invalid_argument::invalid_argument;
+};
+
 class connection {
 public:
     virtual ~connection() = default;
@@ -57,8 +63,28 @@ struct connect_options {
 };
 
 // `sqlite:PATH`, or a PostgreSQL URI (postgres://, postgresql://) or conninfo ("host=...
-// dbname=..."). Throws std::invalid_argument for a URL of neither kind, db_error when the
+// dbname=..."): "sqlite" or "postgresql". Only the form is checked: nothing is opened or
+// created. Throws url_error.
+std::string_view check_url(std::string_view url);
+
+// Checks the URL as check_url does, then connects. Throws url_error, or db_error when the
 // connection fails.
 std::unique_ptr<connection> connect(std::string_view url, const connect_options& opt = {});
+
+// Makes "nothing written" hold for a SQLite file too: a guard made before the first connection
+// notes whether the file exists, and its destructor removes the file (and its -wal, -shm and
+// -journal companions) when the import created it and did not call keep(). Declare it before
+// the connections, so they are closed first. Nothing to do for PostgreSQL.
+class new_database_guard {
+public:
+    explicit new_database_guard(std::string_view url);
+    new_database_guard(const new_database_guard&) = delete;
+    new_database_guard& operator=(const new_database_guard&) = delete;
+    ~new_database_guard();
+    void keep() noexcept { path_.clear(); }
+
+private:
+    std::string path_;  // the SQLite file this import would create; empty: nothing to remove
+};
 
 }  // namespace weft_import

@@ -8,9 +8,11 @@
 //   connection, and the only commit is after the pipeline ended without error; any exception
 //   (file, database, cancellation) rolls it back before it leaves.
 // - Rejected rows are reported in sheet order: the map stage is ordered, and batch and the
-//   single sink keep order.
-// - on_progress is only called by the thread that reads the sheet, and once more by the caller's
-//   thread after every other thread was joined, so it never runs concurrently with itself.
+//   single sink keep order. on_reject is called by that sink only (pipeline) or by the caller's
+//   thread (the others), so never concurrently with itself.
+// - on_progress never runs concurrently with itself either: the pipeline's reading thread calls
+//   it while the pipeline runs, the caller's thread before and after; the tutorial's methods
+//   call it from the caller's thread only (it reads, and posts the pool's tasks).
 #include "engine.hpp"
 
 #include "database.hpp"
@@ -24,9 +26,7 @@
 #include <atomic>
 #include <exception>
 #include <memory>
-#include <mutex>
 #include <span>
-#include <stdexcept>
 #include <thread>
 #include <utility>
 
@@ -68,24 +68,28 @@ sheet open_sheet(const import_options& opt) {
     sheet_row first;
     if (!reader.next(first)) throw file_error("the sheet is empty: it has no header row");
     header_map h = header_map::from(first);
+    // Cells right of the last column the header maps are only checked for content, never
+    // copied: a row with a cell at XFD costs no more than a narrow one.
+    reader.keep_columns(h.columns_needed());
     return {std::move(reader), h};
 }
 
-// Calls on_progress at most every progress_interval; checking the clock only every 256 rows
-// keeps the cost off the per-row path.
+// Calls on_progress at most every progress_interval. While reading, the clock is checked only
+// every 256 rows, which keeps its cost off the per-row path; a write is slow enough to check it
+// every time.
 class progress_meter {
 public:
     progress_meter(const std::function<void(const progress&)>& f,
-                   const std::atomic<std::uint64_t>* written)
-        : f_(f), written_(written) {}
+                   const std::atomic<std::uint64_t>* written, std::uint64_t rows_read = 0)
+        : f_(f), written_(written), read_(rows_read) {}
 
     void row_read(const xlsx_reader& r) {
         ++read_;
-        if (!f_ || (read_ & 255) != 0) return;
-        const auto now = clock::now();
-        if (now - last_ < progress_interval) return;
-        last_ = now;
-        report(r.fraction_read());
+        if (f_ && (read_ & 255) == 0 && due()) report(r.fraction_read());
+    }
+    // Something was written after the whole sheet was read.
+    void wrote() {
+        if (f_ && due()) report(1.0);
     }
     void report(double fraction) const {
         if (!f_) return;
@@ -97,9 +101,16 @@ public:
     }
 
 private:
+    bool due() {
+        const auto now = clock::now();
+        if (now - last_ < progress_interval) return false;
+        last_ = now;
+        return true;
+    }
+
     const std::function<void(const progress&)>& f_;
     const std::atomic<std::uint64_t>* written_;  // relaxed: a progress figure, orders nothing
-    std::uint64_t read_ = 0;
+    std::uint64_t read_;
     clock::time_point last_ = clock::now();
 };
 
@@ -127,16 +138,28 @@ checked_row check(const header_map& h, std::span<const field> required, sheet_ro
     return c;
 }
 
-void count(import_stats& st, const checked_row& c) {
+void count(const import_options& opt, import_stats& st, checked_row& c) {
     switch (c.what) {
         case checked_row::kind::valid: ++st.total_records; break;
-        case checked_row::kind::rejected:
+        case checked_row::kind::rejected: {
             ++st.total_records;
             ++st.error_count;
-            st.rejected.push_back({c.row, c.reason});
+            rejected_row r{c.row, std::move(c.reason)};
+            if (opt.on_reject) opt.on_reject(r);
+            if (st.rejected.size() < opt.rejects_kept) st.rejected.push_back(std::move(r));
             break;
+        }
         case checked_row::kind::blank: ++st.skipped_blank; break;
     }
+}
+
+// On the way out with an exception: that exception is the one to report, so a rollback that
+// fails too (a lost connection) must not replace it. The database discards the transaction
+// anyway when the connection ends.
+void rollback_quietly(connection& db) noexcept {
+    try {
+        db.rollback();
+    } catch (...) {}
 }
 
 // Leaves with the context's cause when it was cancelled.
@@ -153,7 +176,8 @@ connect_options db_options() {
 // Rows travel between the pipeline's stages in chunks: a channel hand-off, and the ordered
 // map's numbering, cost about a microsecond each, as much as validating a row, so paying them
 // once per chunk instead of once per row is what lets the reader keep up with the writer. A
-// chunk divides the batch size, so a batch is still `batch_size` rows.
+// batch is a whole number of chunks: `batch_size` rows when it is a multiple of the chunk
+// size (as 1,000 = 4 x 250 and 100 are), else the nearest multiple below it.
 struct chunking {
     std::size_t rows_per_chunk;
     std::size_t chunks_per_batch;
@@ -167,8 +191,11 @@ chunking chunks_for(std::size_t batch_size) {
 // pipeline: reader thread -> ordered parallel validation -> batch(size, max_wait) -> one writer.
 void run_pipeline(const weft::context& ctx, const import_options& opt,
                   const std::function<void(const progress&)>& on_progress, import_stats& st) {
-    auto db = connect(opt.db_url, db_options());  // first: a bad --db is a usage error
+    // A bad URL is found before the file is read, a bad file before the database is touched,
+    // and a SQLite file this import creates is gone again if the import fails.
+    new_database_guard fresh(opt.db_url);
     sheet sh = open_sheet(opt);
+    auto db = connect(opt.db_url, db_options());
     std::atomic<std::uint64_t> written{0};
     progress_meter meter(on_progress, &written);
     const chunking ck = chunks_for(opt.batch_size ? opt.batch_size : 1000);
@@ -209,7 +236,7 @@ void run_pipeline(const weft::context& ctx, const import_options& opt,
                      rows.clear();
                      for (auto& chunk : batch)
                          for (auto& c : chunk) {
-                             count(st, c);
+                             count(opt, st, c);
                              if (c.what == checked_row::kind::valid)
                                  rows.push_back(std::move(c.record));
                          }
@@ -220,10 +247,11 @@ void run_pipeline(const weft::context& ctx, const import_options& opt,
         const auto result = p.run();
         if (result.error) std::rethrow_exception(result.error);
         db->commit();
+        fresh.keep();
         st.success_count = written.load(std::memory_order_relaxed);
         meter.report(1.0);
     } catch (...) {
-        db->rollback();
+        rollback_quietly(*db);
         throw;
     }
 }
@@ -240,7 +268,7 @@ std::vector<business> read_all(const import_options& opt,
         meter.row_read(sh.reader);
         auto c = check(sh.header, opt.required, std::move(r));
         r = sheet_row{};
-        count(st, c);
+        count(opt, st, c);
         if (c.what == checked_row::kind::valid) rows.push_back(std::move(c.record));
     }
     meter.report(1.0);
@@ -266,7 +294,7 @@ void run_pooled(const weft::context& parent, const import_options& opt, std::siz
         po.queue_capacity = 2 * workers;
         po.on_error = [c = child.cancel](std::exception_ptr e) { c(std::move(e)); };
         weft::worker_pool pool(std::move(po));
-        auto last = clock::now();
+        progress_meter meter(on_progress, &written, rows_read);
         for (std::size_t begin = 0; begin < n && !ctx.err(); begin += chunk) {
             const std::size_t end = std::min(n, begin + chunk);
             auto posted = pool.post(ctx, [&idle, &work, &written, &ctx, begin, end] {
@@ -284,14 +312,7 @@ void run_pooled(const weft::context& parent, const import_options& opt, std::siz
                 (void)idle.try_send(std::move(conn));
             });
             if (!posted) break;  // cancelled: the cause is reported below
-            if (on_progress && clock::now() - last >= progress_interval) {
-                last = clock::now();
-                progress p;
-                p.rows_read = rows_read;
-                p.rows_written = written.load(std::memory_order_relaxed);
-                p.fraction_read = 1.0;
-                on_progress(p);
-            }
+            meter.wrote();
         }
         pool.shutdown();
     }
@@ -300,9 +321,10 @@ void run_pooled(const weft::context& parent, const import_options& opt, std::siz
 
 void run_tutorial(const weft::context& ctx, const import_options& opt,
                   const std::function<void(const progress&)>& on_progress, import_stats& st) {
-    auto db = connect(opt.db_url, db_options());  // first: a bad --db is a usage error
+    (void)check_url(opt.db_url);  // a bad URL is found before the file is read
     const std::vector<business> rows = read_all(opt, on_progress, st);
     throw_if_cancelled(ctx);
+    auto db = connect(opt.db_url, db_options());
     db->create_schema();
 
     std::atomic<std::uint64_t> written{0};
@@ -310,10 +332,12 @@ void run_tutorial(const weft::context& ctx, const import_options& opt,
     const std::span<const business> all(rows);
     switch (opt.method) {
         case method::sequential: {
+            progress_meter meter(on_progress, &written, rows_read);
             for (const auto& b : rows) {
                 throw_if_cancelled(ctx);
                 db->insert_one(b);
                 written.fetch_add(1, std::memory_order_relaxed);
+                meter.wrote();
             }
             break;
         }
@@ -329,7 +353,7 @@ void run_tutorial(const weft::context& ctx, const import_options& opt,
                                c.insert_many(all.subspan(b, e - b));
                                c.commit();
                            } catch (...) {
-                               c.rollback();
+                               rollback_quietly(c);
                                throw;
                            }
                        });
@@ -337,6 +361,7 @@ void run_tutorial(const weft::context& ctx, const import_options& opt,
         case method::pipeline: break;
     }
     st.success_count = written.load(std::memory_order_relaxed);
+    progress_meter(on_progress, &written, rows_read).report(1.0);
 }
 
 }  // namespace

@@ -40,6 +40,11 @@ struct import_options {
     std::chrono::milliseconds max_wait{100};  // pipeline: a partial batch is written after this
     std::vector<field> required;
     weft_import::limits limits;
+    // Every rejected row, in sheet order, as it is found (from one thread at a time), so a
+    // caller can stream them out: import_stats keeps only the first `rejects_kept`, and memory
+    // does not grow with the sheet.
+    std::function<void(const rejected_row&)> on_reject;
+    std::size_t rejects_kept = 1000;
 };
 
 struct progress {
@@ -56,12 +61,14 @@ struct import_stats {
     std::uint64_t error_count = 0;    // rejected
     std::uint64_t skipped_blank = 0;
     std::chrono::nanoseconds duration{};
-    std::vector<rejected_row> rejected;  // in sheet order
+    std::vector<rejected_row> rejected;  // the first import_options::rejects_kept, in sheet order
     double records_per_second() const;
 };
 
-// Throws file_error (the file is rejected; nothing written), db_error, or weft's context error
-// when `ctx` is cancelled (nothing written by `pipeline`). `on_progress` is called from the
+// Throws url_error (before anything is read or opened), file_error (the file is rejected;
+// nothing written), db_error, or the cause of `ctx`'s cancellation. With `pipeline` nothing is
+// written unless it returns; the tutorial's methods keep the rows they committed before a
+// database error or a cancellation. `on_progress` is called from the
 // engine's threads, at most every ~50 ms, never concurrently with itself.
 import_stats run_import(const weft::context& ctx, const import_options& opt,
                         const std::function<void(const progress&)>& on_progress = {});

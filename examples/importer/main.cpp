@@ -4,8 +4,10 @@
 //   weft-import generate --rows N [--seed S] [--invalid-rate R] OUT.xlsx
 //
 // Exit status: 0 the file was imported (rejected rows included), 1 the file or the database
-// refused the import (nothing written), 2 a usage error. Errors are one line on stderr.
-// SIGINT and SIGTERM cancel the import through its context: the transaction is rolled back.
+// refused the import or it was interrupted, 2 a usage error. Errors are one line on stderr.
+// With the default method nothing is written unless the status is 0; the tutorial's methods
+// keep what they committed before a database error or an interruption. SIGINT and SIGTERM
+// cancel the import through its context, and its transaction is rolled back.
 #include "database.hpp"
 #include "engine.hpp"
 #include "generate.hpp"
@@ -17,12 +19,13 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <exception>
-#include <fstream>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -65,7 +68,9 @@ std::string json_string(std::string_view s) {
     return out + "\"";
 }
 
-std::string json_stats(const import_stats& st) {
+// The stats as one JSON object; the rejected rows were streamed into `rejected` (a temporary
+// file of ",{...}" items) while importing, so they are copied, never held in memory.
+void print_json(const import_stats& st, std::FILE* rejected) {
     const auto ms = std::chrono::duration<double, std::milli>(st.duration).count();
     std::string out = "{";
     out += "\"method\":" + json_string(st.method);
@@ -76,12 +81,13 @@ std::string json_stats(const import_stats& st) {
     out += ",\"duration_ms\":" + std::to_string(std::llround(ms));
     out += ",\"records_per_second\":" + std::to_string(std::llround(st.records_per_second()));
     out += ",\"rejected\":[";
-    for (std::size_t i = 0; i < st.rejected.size(); ++i) {
-        if (i) out += ',';
-        out += "{\"row\":" + std::to_string(st.rejected[i].row) +
-               ",\"reason\":" + json_string(st.rejected[i].reason) + "}";
-    }
-    return out + "]}";
+    std::fputs(out.c_str(), stdout);
+    std::rewind(rejected);
+    char buf[65536];
+    bool first = true;
+    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, rejected)) > 0; first = false)
+        std::fwrite(buf + (first ? 1 : 0), 1, n - (first ? 1 : 0), stdout);  // drop the first ','
+    std::fputs("]}\n", stdout);
 }
 
 // RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled.
@@ -95,13 +101,55 @@ std::string csv_field(std::string_view s) {
     return out + "\"";
 }
 
-void write_rejects(const std::string& path, const import_stats& st) {
-    std::ofstream f(path, std::ios::binary | std::ios::trunc);
-    if (!f) throw std::runtime_error("cannot write rejects file '" + path + "'");
-    f << "row,reason\r\n";
-    for (const auto& r : st.rejected) f << r.row << ',' << csv_field(r.reason) << "\r\n";
-    if (!f.flush()) throw std::runtime_error("cannot write rejects file '" + path + "'");
-}
+// Where rejected rows go as the engine finds them: the --rejects CSV file and, for --json, a
+// temporary file. Both are opened before the import, so a path that cannot be written is a
+// usage error and not a failure after the commit; an import that fails removes the CSV file.
+class reject_sink {
+public:
+    reject_sink(std::string csv_path, bool json) : csv_path_(std::move(csv_path)) {
+        if (!csv_path_.empty()) {
+            csv_ = std::fopen(csv_path_.c_str(), "wb");
+            if (!csv_)
+                throw usage_error("--rejects: cannot write '" + csv_path_ +
+                                  "': " + std::strerror(errno));
+            std::fputs("row,reason\r\n", csv_);
+        }
+        if (json) {
+            json_ = std::tmpfile();
+            if (!json_) throw std::runtime_error("cannot create a temporary file for --json");
+        }
+    }
+    reject_sink(const reject_sink&) = delete;
+    reject_sink& operator=(const reject_sink&) = delete;
+    ~reject_sink() {
+        if (csv_) std::fclose(csv_);
+        if (json_) std::fclose(json_);
+    }
+
+    void operator()(const rejected_row& r) {
+        if (csv_) std::fprintf(csv_, "%u,%s\r\n", r.row, csv_field(r.reason).c_str());
+        if (json_)
+            std::fprintf(json_, ",{\"row\":%u,\"reason\":%s}", r.row,
+                         json_string(r.reason).c_str());
+    }
+    // After a successful import: the CSV file must be complete.
+    void finish() {
+        if (csv_ && (std::fflush(csv_) != 0 || std::ferror(csv_)))
+            throw std::runtime_error("--rejects: writing '" + csv_path_ + "' failed");
+    }
+    void discard() {
+        if (!csv_) return;
+        std::fclose(csv_);
+        csv_ = nullptr;
+        std::remove(csv_path_.c_str());
+    }
+    std::FILE* json() const { return json_; }
+
+private:
+    std::string csv_path_;
+    std::FILE* csv_ = nullptr;
+    std::FILE* json_ = nullptr;
+};
 
 std::string thousands(std::uint64_t n) {
     const std::string digits = std::to_string(n);
@@ -163,32 +211,52 @@ private:
 };
 
 // Turns SIGINT/SIGTERM into a cancellation: the signals are blocked in every thread (the
-// engine's threads inherit the mask), and one thread takes them with sigwait.
+// engine's threads inherit the mask) and one thread takes them with sigwaitinfo. The first one
+// cancels the import, which then rolls back and reports; a second one ends the process at once
+// (an uncommitted transaction dies with its connection). The destructor wakes the thread with a
+// SIGUSR1 of its own, the only one it accepts as the signal to leave, and restores the mask.
 class signal_canceller {
 public:
     explicit signal_canceller(weft::cancel_cause_func cancel) {
         sigemptyset(&set_);
         sigaddset(&set_, SIGINT);
         sigaddset(&set_, SIGTERM);
-        sigaddset(&set_, SIGUSR1);  // only our destructor sends it: time to leave
-        pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+        sigaddset(&set_, SIGUSR1);
+        pthread_sigmask(SIG_BLOCK, &set_, &old_);
         thread_ = std::thread([this, c = std::move(cancel)] {
-            int sig = 0;
-            while (sigwait(&set_, &sig) == 0 && sig != SIGUSR1) {
-                c(std::runtime_error(sig == SIGINT ? "interrupted (SIGINT)"
-                                                   : "terminated (SIGTERM)"));
+            bool cancelled = false;
+            for (;;) {
+                siginfo_t info{};
+                if (sigwaitinfo(&set_, &info) < 0) continue;  // EINTR
+                if (info.si_signo == SIGUSR1) {
+                    if (info.si_pid == getpid()) return;
+                    continue;
+                }
+                if (cancelled) {
+                    static const char msg[] = "\nweft-import: second signal: exiting now\n";
+                    (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
+                    _exit(exit_rejected);
+                }
+                cancelled = true;
+                c(std::runtime_error(info.si_signo == SIGINT ? "interrupted (SIGINT)"
+                                                             : "terminated (SIGTERM)"));
             }
         });
     }
     ~signal_canceller() {
-        pthread_kill(thread_.native_handle(), SIGUSR1);
+        // kill(), not pthread_kill(): si_pid is then this process, which is how the thread
+        // tells this SIGUSR1 from a stray one. Only that thread waits for SIGUSR1, and every
+        // other thread blocks it, so it is the one that takes it.
+        ::kill(getpid(), SIGUSR1);
         thread_.join();
+        pthread_sigmask(SIG_SETMASK, &old_, nullptr);
     }
     signal_canceller(const signal_canceller&) = delete;
     signal_canceller& operator=(const signal_canceller&) = delete;
 
 private:
     sigset_t set_{};
+    sigset_t old_{};
     std::thread thread_;
 };
 
@@ -213,11 +281,12 @@ int run_import_command(import_options opt, const std::string& require, const std
     } catch (const std::invalid_argument& e) {
         throw usage_error(std::string("--require: ") + e.what());
     }
-    const std::string_view url = opt.db_url;
-    std::string_view db_kind = url.starts_with("sqlite:") ? "sqlite" : "postgresql";
+    const std::string_view db_kind = check_url(opt.db_url);
+    reject_sink sink(rejects, json);
+    opt.on_reject = std::ref(sink);
+    opt.rejects_kept = 10;  // the summary shows ten; the sink has them all
 
     auto root = weft::with_cancel_cause(weft::background());
-    signal_canceller signals(root.cancel);
     const bool show_progress = !quiet && isatty(STDERR_FILENO);
     progress_bar bar;
     std::function<void(const progress&)> on_progress;
@@ -225,15 +294,17 @@ int run_import_command(import_options opt, const std::string& require, const std
 
     import_stats st;
     try {
+        signal_canceller signals(root.cancel);
         st = run_import(root.ctx, opt, on_progress);
     } catch (...) {
         if (show_progress) bar.clear();
+        sink.discard();
         throw;
     }
     if (show_progress) bar.clear();
-    if (!rejects.empty()) write_rejects(rejects, st);
+    sink.finish();
     if (json)
-        std::printf("%s\n", json_stats(st).c_str());
+        print_json(st, sink.json());
     else if (!quiet)
         print_summary(st, db_kind);
     return 0;
@@ -314,7 +385,7 @@ int main(int argc, char** argv) {
     } catch (const usage_error& e) {
         std::fprintf(stderr, "weft-import: %s\n", e.what());
         return exit_usage;
-    } catch (const std::invalid_argument& e) {  // connect(): neither sqlite: nor PostgreSQL
+    } catch (const url_error& e) {
         std::fprintf(stderr, "weft-import: --db: %s\n", e.what());
         return exit_usage;
     } catch (const file_error& e) {

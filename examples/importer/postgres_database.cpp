@@ -103,15 +103,7 @@ void append_copy_field(std::string& out, const std::string& v) {
 class postgres_connection final : public connection {
 public:
     explicit postgres_connection(const std::string& conninfo) {
-        char* parse_error = nullptr;
-        PQconninfoOption* parsed = PQconninfoParse(conninfo.c_str(), &parse_error);
-        if (!parsed) {
-            std::string why = parse_error ? one_line(parse_error) : "out of memory";
-            PQfreemem(parse_error);
-            throw std::invalid_argument("invalid PostgreSQL connection string: " + why);
-        }
-        PQconninfoFree(parsed);
-
+        check_postgres_conninfo(conninfo);
         conn_ = PQconnectdb(conninfo.c_str());
         if (!conn_) throw db_error("postgresql: cannot connect: out of memory");
         // libpq's own text names the target ("connection to server on socket ... failed: ...");
@@ -338,6 +330,17 @@ private:
 };
 
 }  // namespace
+
+void check_postgres_conninfo(const std::string& conninfo) {
+    char* parse_error = nullptr;
+    PQconninfoOption* parsed = PQconninfoParse(conninfo.c_str(), &parse_error);
+    if (!parsed) {
+        std::string why = parse_error ? one_line(parse_error) : "out of memory";
+        PQfreemem(parse_error);
+        throw url_error("invalid PostgreSQL connection string: " + why);
+    }
+    PQconninfoFree(parsed);
+}
 
 std::unique_ptr<connection> open_postgres(const std::string& conninfo, const connect_options&) {
     return std::make_unique<postgres_connection>(conninfo);

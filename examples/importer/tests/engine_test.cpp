@@ -4,6 +4,7 @@
 #include "engine.hpp"
 #include "database.hpp"
 #include "generate.hpp"
+#include "importer_support.hpp"
 
 #include "../../../tests/support.hpp"
 
@@ -24,21 +25,8 @@ using namespace weft_import;
 
 namespace {
 
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        std::string t = (fs::temp_directory_path() / "weft-engine-XXXXXX").string();
-        if (!mkdtemp(t.data())) throw std::runtime_error("mkdtemp failed");
-        path = t;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
-
 struct fixture {
-    temp_dir dir;
+    importer_test::temp_dir dir;
     generate_options gen;
     import_options opt;
     explicit fixture(std::uint64_t rows) {
