@@ -321,6 +321,7 @@ int main(int argc, char** argv) {
     std::string file, method = "pipeline", require, rejects;
     bool json = false, quiet = false;
     std::uint64_t max_part_mb = opt.limits.max_part_bytes >> 20;
+    std::uint64_t max_text_mb = opt.limits.max_text_bytes >> 20;
     app.add_option("FILE", file, "the workbook to import (.xlsx)");
     app.add_option(
            "--db", opt.db_url,
@@ -340,6 +341,9 @@ int main(int argc, char** argv) {
                    "comma-separated columns that must not be empty, e.g. Email,Phone");
     app.add_option("--rejects", rejects, "write the rejected rows (row,reason) to this CSV file");
     app.add_option("--max-part-mb", max_part_mb, "refuse a zip part that inflates beyond this size")
+        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 20))
+        ->capture_default_str();
+    app.add_option("--max-text-mb", max_text_mb, "refuse a sheet whose cell text exceeds this size")
         ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 20))
         ->capture_default_str();
     app.add_option("--max-ratio", opt.limits.max_ratio,
@@ -381,6 +385,7 @@ int main(int argc, char** argv) {
                      : method == "sequential" ? method::sequential
                                               : method::pipeline;
         opt.limits.max_part_bytes = max_part_mb << 20;
+        opt.limits.max_text_bytes = max_text_mb << 20;
         return run_import_command(opt, require, rejects, json, quiet);
     } catch (const usage_error& e) {
         std::fprintf(stderr, "weft-import: %s\n", e.what());

@@ -353,10 +353,12 @@ TEST_CASE("what the file is: legacy .xls, OpenDocument, a zip bomb, resource lim
     const std::string bomb = dir / "bomb.xlsx";
     write_workbook(bomb, header_xml() + data_row_xml(2, "Acme", ""),
                    "</sheetData>" + std::string(40u << 20, ' ') + "</worksheet>");
-    // 3 MiB of ordinary rows: over a 1 MiB part limit, under the ratio limit.
+    // 4 MiB of ordinary rows, 1.4 MiB of it cell text: over 1 MiB limits of either kind, under
+    // the ratio limit.
     std::string rows = header_xml();
     for (int r = 2; r < 20'000; ++r)
-        rows += data_row_xml(r, "Shop " + std::to_string(r), "shop" + std::to_string(r) + "@x.org");
+        rows += data_row_xml(r, "Shop number " + std::to_string(r) + " of the directory",
+                             "shop" + std::to_string(r) + "@x.org");
     const std::string big = dir / "big.xlsx";
     write_workbook(big, rows);
 
@@ -366,6 +368,7 @@ TEST_CASE("what the file is: legacy .xls, OpenDocument, a zip bomb, resource lim
              {ods, {}, "OpenDocument spreadsheet"},
              {bomb, {}, "100:1"},
              {big, {"--max-part-mb", "1"}, "limit"},
+             {big, {"--max-text-mb", "1"}, "max_text_bytes"},
          }) {
         CAPTURE(file);
         std::vector<std::string> argv = {file, "--db", db};
