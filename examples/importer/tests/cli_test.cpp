@@ -233,11 +233,14 @@ TEST_CASE("a rejected file exits with 1, names the cause, and writes nothing") {
         const auto before = table_rows(db);
         REQUIRE(before.size() == 2);
 
-        for (const auto& [file, cause] : std::vector<std::pair<std::string, std::string>>{
+        // (No structured bindings: clang 14 cannot capture them, and CAPTURE is a lambda.)
+        for (const auto& file_cause : std::vector<std::pair<std::string, std::string>>{
                  {broken, "well-formed"},
                  {not_zip, "zip"},
                  {empty, "empty"},
                  {dir / "missing.xlsx", "missing.xlsx"}}) {
+            const std::string& file = file_cause.first;
+            const std::string& cause = file_cause.second;
             for (const std::string m : {"pipeline", "batch", "concurrent", "sequential"}) {
                 CAPTURE(file);
                 CAPTURE(m);
@@ -362,7 +365,7 @@ TEST_CASE("what the file is: legacy .xls, OpenDocument, a zip bomb, resource lim
     const std::string big = dir / "big.xlsx";
     write_workbook(big, rows);
 
-    for (const auto& [file, args, cause] :
+    for (const auto& c :
          std::vector<std::tuple<std::string, std::vector<std::string>, std::string>>{
              {xls, {}, "legacy .xls"},
              {ods, {}, "OpenDocument spreadsheet"},
@@ -370,7 +373,8 @@ TEST_CASE("what the file is: legacy .xls, OpenDocument, a zip bomb, resource lim
              {big, {"--max-part-mb", "1"}, "limit"},
              {big, {"--max-text-mb", "1"}, "max_text_bytes"},
          }) {
-        CAPTURE(file);
+        const auto& [file, args, cause] = c;
+        CAPTURE(std::get<0>(c));
         std::vector<std::string> argv = {file, "--db", db};
         argv.insert(argv.end(), args.begin(), args.end());
         auto r = run_importer(argv);
