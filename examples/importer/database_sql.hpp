@@ -40,6 +40,39 @@ inline std::string create_indexes() {
     return out;
 }
 
+// CREATE TABLE IF NOT EXISTS businesses, in the backend's dialect: its identity column, its
+// timestamp type and its "now"; then the indexes.
+inline std::string create_table(std::string_view id_column, std::string_view timestamp,
+                                std::string_view now) {
+    std::string sql = "CREATE TABLE IF NOT EXISTS businesses (\n    id ";
+    sql += id_column;
+    sql += ",\n";
+    for (std::size_t i = 0; i < field_count; ++i) {
+        const auto f = static_cast<field>(i);
+        sql += "    ";
+        sql += field_column(f);
+        sql += f == field::name ? " TEXT NOT NULL,\n" : " TEXT,\n";
+    }
+    for (std::string_view stamp : {"created_at", "updated_at"}) {
+        sql += "    ";
+        sql += stamp;
+        sql += ' ';
+        sql += timestamp;
+        sql += " NOT NULL DEFAULT ";
+        sql += now;
+        sql += ",\n";
+    }
+    sql += "    deleted_at ";
+    sql += timestamp;
+    sql += "\n);\n";
+    return sql + create_indexes();
+}
+
+// " (sheet row 12)" for an error about a record from the sheet; nothing for one made elsewhere.
+inline std::string row_suffix(const business& b) {
+    return b.row == 0 ? std::string() : " (sheet row " + std::to_string(b.row) + ")";
+}
+
 // Database messages span lines (libpq adds hints on new lines, tabs before them): error
 // messages here are one line, so runs of whitespace become one space and the ends are trimmed.
 inline std::string one_line(std::string_view text) {

@@ -28,6 +28,7 @@ namespace weft_import {
 namespace {
 
 using database_sql::column_list;
+using database_sql::row_suffix;
 
 struct statement_deleter {
     void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
@@ -35,31 +36,13 @@ struct statement_deleter {
 using statement = std::unique_ptr<sqlite3_stmt, statement_deleter>;
 
 std::string create_table_sql() {
-    std::string sql =
-        "CREATE TABLE IF NOT EXISTS businesses (\n"
-        "    id INTEGER PRIMARY KEY,\n";
-    for (std::size_t i = 0; i < field_count; ++i) {
-        const auto f = static_cast<field>(i);
-        sql += "    ";
-        sql += field_column(f);
-        sql += f == field::name ? " TEXT NOT NULL,\n" : " TEXT,\n";
-    }
-    sql +=
-        "    created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,\n"
-        "    updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,\n"
-        "    deleted_at DATETIME\n"
-        ");\n";
-    return sql + database_sql::create_indexes();
+    return database_sql::create_table("INTEGER PRIMARY KEY", "DATETIME", "CURRENT_TIMESTAMP");
 }
 
 std::string insert_sql() {
     std::string sql = "INSERT INTO businesses (" + column_list() + ") VALUES (";
     for (std::size_t i = 0; i < field_count; ++i) sql += i == 0 ? "?" : ", ?";
     return sql + ")";
-}
-
-std::string row_suffix(const business& b) {
-    return b.row == 0 ? std::string() : " (sheet row " + std::to_string(b.row) + ")";
 }
 
 class sqlite_connection final : public connection {
