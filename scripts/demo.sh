@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main demo: builds weft and weft-import, generates the tutorial's 10,000-row business
+# The main demo: builds weft's examples and weft-import, generates the tutorial's 10,000-row business
 # directory (.xlsx), imports it into SQLite with each of the four methods, and prints the
 # comparison table beside the tutorial's numbers (Go + PostgreSQL). Then one ordinary import,
 # as a user would run it.
@@ -29,7 +29,7 @@ if [[ $# -gt 0 ]]; then
     exec "$exe" "$@"
 fi
 
-cmake --build "$build" -j "${JOBS:-2}" --target weft-import
+cmake --build "$build" -j "${JOBS:-2}"  # the examples and weft-import
 import="$build/examples/importer/weft-import"
 data="$build/importer-demo"
 rows=${ROWS:-10000}

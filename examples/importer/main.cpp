@@ -178,9 +178,9 @@ void print_summary(const import_stats& st, std::string_view db_kind) {
     const std::size_t shown = std::min<std::size_t>(st.rejected.size(), 10);
     for (std::size_t i = 0; i < shown; ++i)
         std::printf("  row %u: %s\n", st.rejected[i].row, st.rejected[i].reason.c_str());
-    if (st.rejected.size() > shown)
-        std::printf("  ... and %zu more (--rejects FILE.csv lists them all)\n",
-                    st.rejected.size() - shown);
+    if (st.error_count > shown)
+        std::printf("  ... and %s more (--rejects FILE.csv lists them all)\n",
+                    thousands(st.error_count - shown).c_str());
 }
 
 // The progress line on stderr: redrawn in place, cleared at the end.

@@ -176,6 +176,16 @@ TEST_CASE("every method imports a generated workbook: counts, rejects, content, 
             }
         }
     }
+    // Without --json: the summary lists the first ten rejected rows and counts the rest.
+    auto r = run_importer({book, "--db", "sqlite:" + dir / "summary.db"});
+    REQUIRE(r.status == 0);
+    const std::size_t shown = std::min<std::size_t>(invalid_rows.size(), 10);
+    CHECK(r.out.find("  row " + invalid_rows[shown - 1] + ": ") != std::string::npos);
+    if (invalid_rows.size() > shown) {
+        CHECK(r.out.find("  row " + invalid_rows[shown] + ": ") == std::string::npos);
+        CHECK(r.out.find("... and " + std::to_string(invalid_rows.size() - shown) + " more") !=
+              std::string::npos);
+    }
 }
 
 TEST_CASE("usage errors exit with 2 and say what is wrong") {
