@@ -86,8 +86,8 @@ void append_copy_field(std::string& out, const std::string& v) {
 
 class postgres_connection final : public connection {
 public:
+    // `conninfo` has passed check_postgres_conninfo (connect() checks every URL first).
     explicit postgres_connection(const std::string& conninfo) {
-        check_postgres_conninfo(conninfo);
         conn_ = PQconnectdb(conninfo.c_str());
         if (!conn_) throw db_error("postgresql: cannot connect: out of memory");
         // libpq's own text names the target ("connection to server on socket ... failed: ...");

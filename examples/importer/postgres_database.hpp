@@ -13,6 +13,7 @@ namespace weft_import {
 // Throws url_error when libpq cannot parse `conninfo` (a URI or key=value pairs).
 void check_postgres_conninfo(const std::string& conninfo);
 
+// Pre: check_postgres_conninfo(conninfo) passed, as connect() makes sure.
 std::unique_ptr<connection> open_postgres(const std::string& conninfo, const connect_options& opt);
 
 }  // namespace weft_import
