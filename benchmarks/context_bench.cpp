@@ -19,9 +19,9 @@
 //                                    cancellable root, a chain of `depth` with_cancel children
 //                                    (cancel functions dropped), then the root's cancel().
 //   Context/WithTimeout              with_timeout(parent, 1h) + cancel(): one timer-service
-//                                    entry scheduled and cancelled.
+//                                    entry scheduled and canceled.
 //   Context/Err                      ctx.err() on an active cancellable context.
-//   Context/ErrCancelled             ctx.err() on a cancelled one.
+//   Context/ErrCanceled             ctx.err() on a canceled one.
 //   Context/SendRecv/cap100          plain send(v) / receive() on a cap-100 channel, one
 //                                    thread: 100 sends then 100 receives; ns per send+receive.
 //   Context/SendRecvCtx/cap100       the same with send(ctx, v) / receive(ctx) (Go: a select
@@ -59,7 +59,7 @@ std::int64_t now_ns() {
 // ---------------------------------------------------------------------------------------
 // Cancel fan-out
 
-// N threads that, round after round, block on a fresh context's done() until it is cancelled.
+// N threads that, round after round, block on a fresh context's done() until it is canceled.
 class fanout_pool {
 public:
     explicit fanout_pool(int n) : n_(n) {
@@ -136,7 +136,7 @@ void BM_cancel_fanout(benchmark::State& st, std::int64_t waiters) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Creating and cancelling
+// Creating and canceling
 
 void BM_with_cancel(benchmark::State& st, std::int64_t) {
     auto [parent, cancel_parent] = weft::with_cancel(weft::background());
@@ -167,9 +167,9 @@ void BM_with_timeout(benchmark::State& st, std::int64_t) {
     cancel_parent();
 }
 
-void BM_err(benchmark::State& st, std::int64_t cancelled) {
+void BM_err(benchmark::State& st, std::int64_t canceled) {
     auto [ctx, cancel] = weft::with_cancel(weft::background());
-    if (cancelled != 0) {
+    if (canceled != 0) {
         (void)ctx.done();  // a context someone waited on: err() also checks the channel
         cancel();
     }
@@ -232,7 +232,7 @@ int main(int argc, char** argv) {
         add("Context/CancelTree/depth=" + std::to_string(depth) + "/weft", BM_cancel_tree, depth);
     add("Context/WithTimeout/weft", BM_with_timeout, 0);
     add("Context/Err/weft", BM_err, 0);
-    add("Context/ErrCancelled/weft", BM_err, 1);
+    add("Context/ErrCanceled/weft", BM_err, 1);
     add("Context/SendRecv/cap100/weft", BM_send_recv, 0);
     add("Context/SendRecvCtx/cap100/weft", BM_send_recv_ctx, 0);
     benchmark::RunSpecifiedBenchmarks();

@@ -97,18 +97,19 @@ std::uint64_t run_weft(std::size_t n, int rounds, std::size_t workers, weft::ord
                        std::size_t capacity) {
     const auto& p = pool();
     std::uint64_t acc = 0;
-    auto pl = weft::pipeline(weft::background(), {.capacity = capacity}) |
-              weft::source([&, i = std::size_t{0}]() mutable {
-                  std::optional<std::int64_t> v;
-                  if (i < n) v = parse(p[i++ % pool_size]);
-                  return v;
-              }) |
-              weft::map([rounds](std::int64_t x) { return transform(x, rounds); }, workers, order)
-                  .window(tokens) |
-              weft::sink([&](std::uint64_t x) {
-                  // Unordered: the sum (order-free) stands in for the order-sensitive aggregate.
-                  acc = order == weft::ordered ? aggregate(acc, x) : acc + x;
-              });
+    auto pl =
+        weft::pipeline(weft::background(), {.capacity = capacity}) |
+        weft::stage::source([&, i = std::size_t{0}]() mutable {
+            std::optional<std::int64_t> v;
+            if (i < n) v = parse(p[i++ % pool_size]);
+            return v;
+        }) |
+        weft::stage::map([rounds](std::int64_t x) { return transform(x, rounds); }, workers, order)
+            .window(tokens) |
+        weft::stage::sink([&](std::uint64_t x) {
+            // Unordered: the sum (order-free) stands in for the order-sensitive aggregate.
+            acc = order == weft::stage::ordered ? aggregate(acc, x) : acc + x;
+        });
     auto r = pl.run();
     return r.ok() ? acc : ~acc;
 }
@@ -179,12 +180,12 @@ void BM_loop(benchmark::State& st) {
 
 void BM_weft(benchmark::State& st) {
     const auto workers = static_cast<std::size_t>(st.range(1));
-    const auto order = st.range(2) ? weft::ordered : weft::unordered;
+    const auto order = st.range(2) ? weft::stage::ordered : weft::stage::unordered;
     const auto capacity = st.range(3) ? static_cast<std::size_t>(st.range(3)) : tokens;
     bench(
         st,
         [=](std::size_t n, int rounds) { return run_weft(n, rounds, workers, order, capacity); },
-        order == weft::ordered);
+        order == weft::stage::ordered);
 }
 
 #ifdef WEFT_BENCH_HAVE_TBB
@@ -200,18 +201,18 @@ void BM_batch(benchmark::State& st) {
     const double cpu0 = process_cpu_ns();
     while (st.KeepRunningBatch(st.max_iterations)) {
         std::size_t got = 0;
-        auto src = weft::pipeline() | weft::source([i = std::size_t{0}, n]() mutable {
+        auto src = weft::pipeline() | weft::stage::source([i = std::size_t{0}, n]() mutable {
                        std::optional<std::uint64_t> v;
                        if (i < n) v = i++;
                        return v;
                    });
         weft::pipeline_result r;
         if (size == 0) {
-            auto pl = std::move(src) | weft::sink([&](std::uint64_t) { ++got; });
+            auto pl = std::move(src) | weft::stage::sink([&](std::uint64_t) { ++got; });
             r = pl.run();
         } else {
-            auto pl = std::move(src) | weft::batch(size, std::chrono::milliseconds(1)) |
-                      weft::sink([&](std::vector<std::uint64_t> b) { got += b.size(); });
+            auto pl = std::move(src) | weft::stage::batch(size, std::chrono::milliseconds(1)) |
+                      weft::stage::sink([&](std::vector<std::uint64_t> b) { got += b.size(); });
             r = pl.run();
         }
         ok = ok && r.ok() && got == n;

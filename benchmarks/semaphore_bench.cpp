@@ -3,14 +3,14 @@
 //
 // Rows, "Semaphore/<workload>/<impl>", ns per acquire+release pair (real time):
 //   uncontended              one thread: acquire(background(), 1), release(1)
-//   uncontended_cancellable  the same with a context that can be cancelled (never is): the
+//   uncontended_cancellable  the same with a context that can be canceled (never is): the
 //                            acquire then reads ctx.err() on the way in
 //   uncontended_try          one thread: try_acquire(1), release(1)
 //   contended_size1/threads:T   T threads share a semaphore of 1 token: every other acquire
 //                               waits, so this is the blocked path (a channel per waiter, a
 //                               wake-up, and the spinning or sleeping of the thread handed to)
 //   contended_size1_cancellable/threads:T   the same with a cancellable context (never
-//                               cancelled): background()'s done() is nil, so the rows above wait
+//                               canceled): background()'s done() is nil, so the rows above wait
 //                               on the ready channel alone; these select on it and on done()
 //   contended_sizeN/threads:T   T threads, a semaphore of T tokens: nobody ever waits for a
 //                               token, so this is the cost of contention on the mutex alone
@@ -81,7 +81,7 @@ void weft_pairs(benchmark::State& st, std::int64_t size, int threads, const weft
     drive(st, threads, [&](std::int64_t pairs) {
         for (std::int64_t i = 0; i < pairs; ++i) {
             if (sem.acquire(ctx, 1)) {
-                ok.store(false);  // cannot happen: ctx is never cancelled
+                ok.store(false);  // cannot happen: ctx is never canceled
                 return;
             }
             sem.release(1);

@@ -23,7 +23,7 @@ const char* name(weft::op_status s) {
         case weft::op_status::full: return "full";
         case weft::op_status::empty: return "empty";
         case weft::op_status::timeout: return "timeout";
-        case weft::op_status::cancelled: return "cancelled";
+        case weft::op_status::canceled: return "canceled";
     }
     return "?";
 }

@@ -19,18 +19,18 @@
 
 using namespace std::chrono_literals;
 
-// Cancelling a parent cancels its children; cancelling a child leaves the parent alone.
+// Canceling a parent cancels its children; canceling a child leaves the parent alone.
 void tree() {
     auto [parent, cancel_parent] = weft::with_cancel(weft::background());
     auto [child, cancel_child] = weft::with_cancel(parent);
     auto [grandchild, cancel_grandchild] = weft::with_cancel(child);
 
     cancel_grandchild();
-    std::printf("grandchild cancelled: parent=%s child=%s grandchild=%s\n",
+    std::printf("grandchild canceled: parent=%s child=%s grandchild=%s\n",
                 parent.err() ? "done" : "active", child.err() ? "done" : "active",
                 grandchild.err().message().c_str());
     cancel_parent();
-    std::printf("parent cancelled: child=%s\n", child.err().message().c_str());
+    std::printf("parent canceled: child=%s\n", child.err().message().c_str());
     cancel_child();  // a second cancellation changes nothing
     std::printf("  still: %s\n", child.err().message().c_str());
 }

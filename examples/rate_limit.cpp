@@ -30,7 +30,7 @@ void drop_excess() {
     }
 }
 
-// reserve: every event is granted, and told how long to wait first. A cancelled reservation
+// reserve: every event is granted, and told how long to wait first. A canceled reservation
 // gives its tokens back, as far as later reservations have not counted on them.
 void pace() {
     weft::rate_limiter lim(10, 1);
@@ -43,7 +43,7 @@ void pace() {
         std::printf("reservation: act in %lldms\n", static_cast<long long>(wait.count()));
     }
     c.cancel_at(t0);  // the latest one: its token comes back
-    std::printf("after cancelling the last: %.1f tokens\n", lim.tokens_at(t0));
+    std::printf("after canceling the last: %.1f tokens\n", lim.tokens_at(t0));
     std::printf("5 tokens at once: %s\n", lim.reserve_n(t0, 5).ok() ? "ok" : "never (burst 1)");
 }
 

@@ -138,7 +138,7 @@ void already_done() {
     weft::semaphore sem(4);
     auto [ctx, cancel] = weft::with_cancel(weft::background());
     cancel();
-    std::printf("acquire on a cancelled context, 4 tokens free: %s\n",
+    std::printf("acquire on a canceled context, 4 tokens free: %s\n",
                 sem.acquire(ctx, 1).message().c_str());
 }
 

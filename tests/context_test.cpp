@@ -4,7 +4,7 @@
 // operations elsewhere in the library (channel send/receive, wait_group::wait, weft::sleep,
 // select on ctx.done()). Then what the tree promises under load: one cancel releases every
 // waiter, concurrent cancellers agree on one cause, no child is left active when it is created
-// while its parent is cancelled, cancelled or dropped children leave their parent, and no timer
+// while its parent is canceled, canceled or dropped children leave their parent, and no timer
 // entry or thread is left behind. Go's own context tests are ported in golang_context_test.cpp.
 #include <weft/channel.hpp>
 #include <weft/context.hpp>
@@ -48,7 +48,7 @@ using weft_test::thread_count;
 
 namespace {
 
-// Non-blocking: is ctx.done() closed? (False for a context that can never be cancelled.)
+// Non-blocking: is ctx.done() closed? (False for a context that can never be canceled.)
 bool is_done(const weft::context& ctx) {
     auto d = ctx.done();
     return d && d.try_receive().status == op_status::closed;
@@ -92,7 +92,7 @@ void let_block() { std::this_thread::sleep_for(10ms); }
 
 // --- the root --------------------------------------------------------------------------------
 
-TEST_CASE("background and todo: never cancelled, no deadline, no values") {
+TEST_CASE("background and todo: never canceled, no deadline, no values") {
     WEFT_WATCHDOG();
     static const weft::context_key<int> key("k");
     for (const weft::context& ctx : {weft::background(), weft::todo(), weft::context{}}) {
@@ -195,17 +195,17 @@ TEST_CASE("cancellation flows down the tree, never up") {
     CHECK(valued.err() == weft::context_errc::canceled);
     CHECK_FALSE(root.err());
     CHECK_FALSE(sibling.err());
-    CHECK(links(root) == 1);  // the sibling; mid left when it was cancelled
+    CHECK(links(root) == 1);  // the sibling; mid left when it was canceled
 
     cancel_root();
     CHECK(is_done(sibling));
     CHECK(sibling.err() == weft::context_errc::canceled);
     CHECK(links(root) == 0);
-    // The sibling was cancelled by the root: it has the root's cause.
+    // The sibling was canceled by the root: it has the root's cause.
     CHECK(weft::cause(sibling) == weft::cause(root));
 }
 
-TEST_CASE("a child of a cancelled parent is born cancelled, with the parent's error and cause") {
+TEST_CASE("a child of a canceled parent is born canceled, with the parent's error and cause") {
     auto [parent, cancel] = weft::with_cancel_cause(weft::background());
     const auto why = std::make_exception_ptr(tagged_error(1));
     cancel(why);
@@ -320,7 +320,7 @@ TEST_CASE("cause: null while active, the first cancellation wins for err and for
     {
         auto c = weft::with_timeout(weft::background(), 1h);
         c.cancel();
-        rows.push_back({"with_timeout cancelled", c.ctx, canceled, nullptr, canceled});
+        rows.push_back({"with_timeout canceled", c.ctx, canceled, nullptr, canceled});
     }
     {
         auto c = weft::with_timeout_cause(weft::background(), 0s, too_slow);
@@ -330,7 +330,7 @@ TEST_CASE("cause: null while active, the first cancellation wins for err and for
     {
         auto c = weft::with_timeout_cause(weft::background(), 1h, too_slow);
         c.cancel();
-        rows.push_back({"with_timeout_cause cancelled", c.ctx, canceled, nullptr, canceled});
+        rows.push_back({"with_timeout_cause canceled", c.ctx, canceled, nullptr, canceled});
     }
     {
         auto c = weft::with_deadline_cause(weft::background(),
@@ -353,7 +353,7 @@ TEST_CASE("cause: null while active, the first cancellation wins for err and for
         auto p = weft::with_cancel_cause(weft::background());
         const auto w = weft::without_cancel(p.ctx);
         p.cancel(finished_early);
-        rows.push_back({"without_cancel of a cancelled parent", w, 0, nullptr, 0});
+        rows.push_back({"without_cancel of a canceled parent", w, 0, nullptr, 0});
     }
     {
         auto p = weft::with_timeout_cause(weft::background(), 0s, too_slow);
@@ -541,7 +541,7 @@ TEST_CASE("with_value: a value lives as long as any context that can see it") {
 
 // --- without_cancel --------------------------------------------------------------------------
 
-TEST_CASE("without_cancel: values visible, never cancelled, no deadline") {
+TEST_CASE("without_cancel: values visible, never canceled, no deadline") {
     auto [parent, cancel] = weft::with_timeout(weft::with_value({}, user_key, "ann"), 1h);
     const auto detached = weft::without_cancel(parent);
     CHECK(*detached.value(user_key) == "ann");
@@ -555,7 +555,7 @@ TEST_CASE("without_cancel: values visible, never cancelled, no deadline") {
     CHECK_FALSE(detached.err());
     CHECK(weft::cause(detached) == nullptr);
 
-    // Its own children are cancellable, independently of the cancelled parent.
+    // Its own children are cancellable, independently of the canceled parent.
     auto [child, cancel_child] = weft::with_cancel(detached);
     CHECK_FALSE(child.err());
     CHECK(*child.value(user_key) == "ann");
@@ -584,7 +584,7 @@ TEST_CASE("with_stop_token: a std::stop_source's stop cancels the context") {
     CHECK(ctx.err() == weft::context_errc::canceled);
     CHECK(errc_of_cause(weft::cause(ctx)) == static_cast<int>(weft::context_errc::canceled));
 
-    // An already-stopped token: born cancelled.
+    // An already-stopped token: born canceled.
     auto born = weft::with_stop_token(weft::background(), src.get_token());
     CHECK(born.err() == weft::context_errc::canceled);
     CHECK(is_done(born));
@@ -648,7 +648,7 @@ TEST_CASE("with_stop_token: a std::jthread's token") {
     let_block();
     worker.request_stop();
     worker.join();
-    CHECK(st == op_status::cancelled);
+    CHECK(st == op_status::canceled);
 }
 
 TEST_CASE("ctx.stop_token(): stop requested on cancel, also when obtained after it") {
@@ -659,7 +659,7 @@ TEST_CASE("ctx.stop_token(): stop requested on cancel, also when obtained after 
     CHECK_FALSE(tok.stop_requested());
     CHECK(ctx.stop_token() == tok);  // one stop_source per context
 
-    // A stop_callback runs on the cancelling thread, before cancel() returns, and sees err().
+    // A stop_callback runs on the canceling thread, before cancel() returns, and sees err().
     std::error_code err_in_callback;
     bool ran = false;
     std::stop_callback cb(tok, [&, c = ctx] {
@@ -687,7 +687,7 @@ TEST_CASE("ctx.stop_token(): stop requested on cancel, also when obtained after 
     auto [late, cancel_late] = weft::with_cancel(weft::background());
     cancel_late();
     CHECK(late.stop_token().stop_requested());
-    // Through a value node, and for a child of the cancelled one.
+    // Through a value node, and for a child of the canceled one.
     CHECK(weft::with_value(late, request_id_key, 1).stop_token().stop_requested());
     CHECK(weft::with_cancel(late).ctx.stop_token().stop_requested());
     // Round trip: context -> stop_token -> context.
@@ -782,7 +782,7 @@ TEST_CASE("after_func: stop() true prevents f; false once started or stopped") {
         CHECK(release.send(0));
     }
     {
-        // A context that can never be cancelled: stop() succeeds, f never runs.
+        // A context that can never be canceled: stop() succeeds, f never runs.
         std::atomic<bool> ran{false};
         auto h = weft::after_func(weft::background(), [&] { ran = true; });
         CHECK(h.stop());
@@ -876,7 +876,7 @@ TEST_CASE("waits that race a cancel() always end: wait_group::wait(ctx), receive
         std::thread t([cancel = c.cancel] { cancel(); });
         switch (i % 3) {
             case 0: wrong += wg.wait(c.ctx) == weft::context_errc::canceled ? 0 : 1; break;
-            case 1: wrong += never.receive(c.ctx).status == op_status::cancelled ? 0 : 1; break;
+            case 1: wrong += never.receive(c.ctx).status == op_status::canceled ? 0 : 1; break;
             default: wrong += weft::sleep(c.ctx, 1h) == weft::context_errc::canceled ? 0 : 1;
         }
         t.join();
@@ -907,13 +907,13 @@ weft::channel<T> make(flavor f) {
 }
 }  // namespace
 
-TEST_CASE("receive(ctx): cancelled while blocked, nothing taken, the channel still works") {
+TEST_CASE("receive(ctx): canceled while blocked, nothing taken, the channel still works") {
     WEFT_WATCHDOG();
     for (const flavor f : all_flavors) {
         CAPTURE(name(f));
         auto ch = make<int>(f);
         auto c = weft::with_cancel(weft::background());
-        weft::recv_result<int> r{op_status::ok, std::nullopt};
+        weft::receive_result<int> r{op_status::ok, std::nullopt};
         std::atomic<bool> entered{false};
         std::thread t([&] {
             entered = true;
@@ -923,7 +923,7 @@ TEST_CASE("receive(ctx): cancelled while blocked, nothing taken, the channel sti
         let_block();
         c.cancel();
         t.join();
-        CHECK(r.status == op_status::cancelled);
+        CHECK(r.status == op_status::canceled);
         CHECK_FALSE(r.value.has_value());
         CHECK(ch.try_receive().status == op_status::empty);  // nothing extra appears
 
@@ -938,7 +938,7 @@ TEST_CASE("receive(ctx): cancelled while blocked, nothing taken, the channel sti
     }
 }
 
-TEST_CASE("send(ctx): cancelled while blocked, the value is handed back, nothing lost") {
+TEST_CASE("send(ctx): canceled while blocked, the value is handed back, nothing lost") {
     WEFT_WATCHDOG();
     for (const flavor f : {flavor::rendezvous, flavor::buffered}) {
         CAPTURE(name(f));
@@ -956,7 +956,7 @@ TEST_CASE("send(ctx): cancelled while blocked, the value is handed back, nothing
         let_block();
         c.cancel();
         t.join();
-        CHECK(r.status == op_status::cancelled);
+        CHECK(r.status == op_status::canceled);
         CHECK(r.value == std::optional<int>(100));
         CHECK_FALSE(static_cast<bool>(r));
         // Exactly what was queued before, then nothing.
@@ -993,7 +993,7 @@ TEST_CASE("receive(ctx) / send(ctx): success, also when the wait ends with a par
             CHECK(ch.send(c.ctx, 6));
             rx.join();
         }
-        // A context that can never be cancelled takes the plain path.
+        // A context that can never be canceled takes the plain path.
         std::thread rx([&] {
             auto v = ch.receive(weft::background());
             CHECK(v.status == op_status::ok);
@@ -1049,7 +1049,7 @@ TEST_CASE("receive(ctx) / send(ctx): closed beats nothing") {
     }
 }
 
-TEST_CASE("receive(ctx) / send(ctx): an already-cancelled context wins over a ready channel") {
+TEST_CASE("receive(ctx) / send(ctx): an already-canceled context wins over a ready channel") {
     WEFT_WATCHDOG();
     for (const flavor f : {flavor::buffered, flavor::unbounded}) {
         CAPTURE(name(f));
@@ -1058,15 +1058,15 @@ TEST_CASE("receive(ctx) / send(ctx): an already-cancelled context wins over a re
         auto c = weft::with_cancel(weft::background());
         c.cancel();
         auto r = ch.receive(c.ctx);
-        CHECK(r.status == op_status::cancelled);
+        CHECK(r.status == op_status::canceled);
         CHECK_FALSE(r.value.has_value());
         auto s = ch.send(c.ctx, 2);
-        CHECK(s.status == op_status::cancelled);
+        CHECK(s.status == op_status::canceled);
         CHECK(s.value == std::optional<int>(2));
         CHECK(ch.size() == 1);
         CHECK(ch.try_receive().value == std::optional<int>(1));  // still there
         ch.close();
-        CHECK(ch.receive(c.ctx).status == op_status::cancelled);  // also over a closed one
+        CHECK(ch.receive(c.ctx).status == op_status::canceled);  // also over a closed one
     }
     // Through the directional views too.
     weft::channel<int> ch(1);
@@ -1076,27 +1076,27 @@ TEST_CASE("receive(ctx) / send(ctx): an already-cancelled context wins over a re
     CHECK(tx.send(c.ctx, 1));
     CHECK(rx.receive(c.ctx).value == std::optional<int>(1));
     c.cancel();
-    CHECK(tx.send(c.ctx, 2).status == op_status::cancelled);
-    CHECK(rx.receive(c.ctx).status == op_status::cancelled);
+    CHECK(tx.send(c.ctx, 2).status == op_status::canceled);
+    CHECK(rx.receive(c.ctx).status == op_status::canceled);
 }
 
-TEST_CASE("receive(ctx) on a deadline context ends with cancelled and deadline_exceeded") {
+TEST_CASE("receive(ctx) on a deadline context ends with canceled and deadline_exceeded") {
     WEFT_WATCHDOG();
     weft::channel<int> ch(0);
     auto c = weft::with_timeout(weft::background(), 20ms);
     const auto t0 = std::chrono::steady_clock::now();
-    CHECK(ch.receive(c.ctx).status == op_status::cancelled);
+    CHECK(ch.receive(c.ctx).status == op_status::canceled);
     CHECK(std::chrono::steady_clock::now() - t0 >= 19ms);
     CHECK(c.ctx.err() == weft::context_errc::deadline_exceeded);
     auto s = ch.send(weft::with_timeout(weft::background(), 5ms).ctx, 4);
-    CHECK(s.status == op_status::cancelled);
+    CHECK(s.status == op_status::canceled);
     CHECK(s.value == std::optional<int>(4));
     // A nil channel with a context: waits for the context only.
     weft::channel<int> nil;
     CHECK(nil.receive(weft::with_timeout(weft::background(), 5ms).ctx).status ==
-          op_status::cancelled);
+          op_status::canceled);
     CHECK(nil.send(weft::with_timeout(weft::background(), 5ms).ctx, 1).status ==
-          op_status::cancelled);
+          op_status::canceled);
 }
 
 TEST_CASE("send(ctx): move-only values come back intact") {
@@ -1110,15 +1110,15 @@ TEST_CASE("send(ctx): move-only values come back intact") {
     let_block();
     c.cancel();
     t.join();
-    CHECK(r.status == op_status::cancelled);
+    CHECK(r.status == op_status::canceled);
     REQUIRE(r.value.has_value());
     CHECK(r.value->get() == raw);  // the very object, not a copy
     CHECK(**r.value == 11);
 
-    // Already cancelled: handed back at once. Success: it arrives.
+    // Already canceled: handed back at once. Success: it arrives.
     CHECK(ch.send(c.ctx, std::move(*r.value)).value->get() == raw);
     auto live = weft::with_cancel(weft::background());
-    weft::recv_result<std::unique_ptr<int>> got{op_status::ok, std::nullopt};
+    weft::receive_result<std::unique_ptr<int>> got{op_status::ok, std::nullopt};
     std::thread rx([&] { got = ch.receive(live.ctx); });
     CHECK(ch.send(live.ctx, std::make_unique<int>(12)));
     rx.join();
@@ -1147,7 +1147,7 @@ TEST_CASE("send(ctx) / receive(ctx) under contention: cancellation loses and dup
                             sent[static_cast<std::size_t>(p)].push_back(v);
                             progress.fetch_add(1, std::memory_order_relaxed);
                         } else {
-                            CHECK(r.status == op_status::cancelled);
+                            CHECK(r.status == op_status::canceled);
                             returned[static_cast<std::size_t>(p)].push_back(*r.value);
                             break;
                         }
@@ -1182,7 +1182,7 @@ TEST_CASE("send(ctx) / receive(ctx) under contention: cancellation loses and dup
 
 // --- wait_group::wait(ctx), sleep(ctx, d), select on done() -----------------------------------
 
-TEST_CASE("wait_group::wait(ctx): cancelled while blocked; success; zero wins") {
+TEST_CASE("wait_group::wait(ctx): canceled while blocked; success; zero wins") {
     WEFT_WATCHDOG();
     {
         weft::wait_group wg;
@@ -1211,7 +1211,7 @@ TEST_CASE("wait_group::wait(ctx): cancelled while blocked; success; zero wins") 
         t.join();
         CHECK(links(c.ctx) == 0);  // the hook was removed
         c.cancel();
-        CHECK_FALSE(wg.wait(c.ctx));  // zero wins over a cancelled context
+        CHECK_FALSE(wg.wait(c.ctx));  // zero wins over a canceled context
     }
     {
         weft::wait_group wg;
@@ -1225,7 +1225,7 @@ TEST_CASE("wait_group::wait(ctx): cancelled while blocked; success; zero wins") 
             let_block();
             wg.done();
         });
-        CHECK_FALSE(wg.wait(weft::background()));  // never cancelled: a plain wait
+        CHECK_FALSE(wg.wait(weft::background()));  // never canceled: a plain wait
         t.join();
     }
 }
@@ -1266,15 +1266,15 @@ TEST_CASE("sleep(ctx, d): a d near duration::max() sleeps (for ever), also witho
         (void)weft::sleep(weft::without_cancel(c.ctx), std::chrono::nanoseconds::max());
         returned.fetch_add(1);
     });
-    weft::channel<std::error_code> cancelled(1);
-    weft::go([cancelled]() mutable {
-        (void)cancelled.send(weft::sleep(c.ctx, std::chrono::hours::max()));
+    weft::channel<std::error_code> canceled(1);
+    weft::go([canceled]() mutable {
+        (void)canceled.send(weft::sleep(c.ctx, std::chrono::hours::max()));
     });
     std::this_thread::sleep_for(50ms);
     CHECK(returned.load() == 0);
-    CHECK(cancelled.try_receive().status == op_status::empty);
+    CHECK(canceled.try_receive().status == op_status::empty);
     c.cancel();
-    CHECK(cancelled.receive() == std::optional<std::error_code>(weft::context_errc::canceled));
+    CHECK(canceled.receive() == std::optional<std::error_code>(weft::context_errc::canceled));
     CHECK(returned.load() == 0);
 }
 
@@ -1326,7 +1326,7 @@ TEST_CASE("one cancel releases every waiter: done(), receive(ctx), wait_group::w
             });
             g.go([&] {
                 ready.fetch_add(1);
-                if (never.receive(ctx).status != op_status::cancelled) wrong.fetch_add(1);
+                if (never.receive(ctx).status != op_status::canceled) wrong.fetch_add(1);
                 released.fetch_add(1);
             });
             g.go([&] {
@@ -1380,7 +1380,7 @@ TEST_CASE("concurrent cancellers: exactly one wins, everyone sees the same cause
     }
 }
 
-TEST_CASE("children created while the parent is cancelled are never left active") {
+TEST_CASE("children created while the parent is canceled are never left active") {
     WEFT_WATCHDOG();
     const int rounds = static_cast<int>(scale(40));
     constexpr int makers = 4;
@@ -1430,7 +1430,7 @@ TEST_CASE("children created while the parent is cancelled are never left active"
     CHECK(pending_timers() == timers);
 }
 
-TEST_CASE("a long-lived parent does not grow: cancelled or dropped children leave it") {
+TEST_CASE("a long-lived parent does not grow: canceled or dropped children leave it") {
     WEFT_WATCHDOG();
     auto [parent, cancel] = weft::with_cancel(weft::background());
     const int n = static_cast<int>(scale(100000));
@@ -1442,7 +1442,7 @@ TEST_CASE("a long-lived parent does not grow: cancelled or dropped children leav
         }
         c.cancel();
         if (links(parent) != 0) {
-            FAIL_CHECK("cancelled child still linked");
+            FAIL_CHECK("canceled child still linked");
             break;
         }
     }
@@ -1469,7 +1469,7 @@ TEST_CASE("a long-lived parent does not grow: cancelled or dropped children leav
     CHECK(links(parent) == 0);
     CHECK(pending_timers() == timers);
 
-    // Many short timeout children cancelled one by one.
+    // Many short timeout children canceled one by one.
     for (int i = 0; i < n / 10; ++i) weft::with_timeout(parent, 1h).cancel();
     CHECK(links(parent) == 0);
     CHECK(pending_timers() == timers);
@@ -1477,7 +1477,7 @@ TEST_CASE("a long-lived parent does not grow: cancelled or dropped children leav
     cancel();
 }
 
-TEST_CASE("no timer remains after timeout contexts are cancelled, expire, or are dropped") {
+TEST_CASE("no timer remains after timeout contexts are canceled, expire, or are dropped") {
     WEFT_WATCHDOG();
     const std::size_t timers = pending_timers();
     const int n = static_cast<int>(scale(2000));
@@ -1490,7 +1490,7 @@ TEST_CASE("no timer remains after timeout contexts are cancelled, expire, or are
             kept.push_back(c.ctx);
         }
         CHECK(pending_timers() == timers + static_cast<std::size_t>(n));
-        for (std::size_t i = 0; i < cancels.size(); i += 2) cancels[i]();  // half cancelled
+        for (std::size_t i = 0; i < cancels.size(); i += 2) cancels[i]();  // half canceled
         CHECK(pending_timers() == timers + static_cast<std::size_t>(n) / 2);
     }  // the other half dropped
     CHECK(pending_timers() == timers);

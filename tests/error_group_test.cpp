@@ -49,7 +49,7 @@ bool is_done(const weft::context& ctx) {
     return ctx.done().try_receive().status == weft::op_status::closed;
 }
 
-// The error of a context that was cancelled without a cause of its own.
+// The error of a context that was canceled without a cause of its own.
 bool is_plain_cancel(const std::exception_ptr& e) {
     const auto* c = weft::error_as<weft::context_error>(e);
     return c && c->code() == weft::context_errc::canceled;
@@ -73,7 +73,7 @@ TEST_CASE("error_group: zero group, the first error wins across rounds (TestZero
             if (!first && err) first = err;
             CHECK(g.wait() == first);
         }
-        CHECK_FALSE(is_done(g.context()));  // no context: background, never cancelled
+        CHECK_FALSE(is_done(g.context()));  // no context: background, never canceled
         CHECK(g.context().err() == std::error_code{});
     }
 }
@@ -346,7 +346,7 @@ TEST_CASE("error_group: tasks blocked on ctx.done() are released by another task
     std::atomic<int> released{0};
     for (int i = 0; i < blocked; ++i) {
         g.go([ctx, &released] {
-            // A slow remote call that honours the context: 60 s unless cancelled.
+            // A slow remote call that honours the context: 60 s unless canceled.
             if (weft::sleep(ctx, 60s)) released.fetch_add(1);
         });
     }
@@ -655,17 +655,17 @@ TEST_CASE("error_group: a task that cannot be started gives its slot back") {
     CHECK(g.errors().empty());
 }
 
-TEST_CASE("error_group: reuse after wait keeps the first error and the cancelled context") {
+TEST_CASE("error_group: reuse after wait keeps the first error and the canceled context") {
     WEFT_WATCHDOG();
     weft::error_group g(weft::background());
     const auto first = new_error("first round");
     g.go([first] { return first; });
     CHECK(g.wait() == first);
-    std::atomic<bool> saw_cancelled{false};
-    g.go([ctx = g.context(), &saw_cancelled] { saw_cancelled.store(ctx.err() ? true : false); });
+    std::atomic<bool> saw_canceled{false};
+    g.go([ctx = g.context(), &saw_canceled] { saw_canceled.store(ctx.err() ? true : false); });
     g.go([] { throw std::runtime_error("second round"); });
     CHECK(g.wait() == first);
-    CHECK(saw_cancelled.load());
+    CHECK(saw_canceled.load());
     REQUIRE(g.errors().size() == 2);
     CHECK(what_of(g.errors()[1]) == "second round");
 }

@@ -523,7 +523,7 @@ TEST_CASE(
         CHECK(merged.wait() == nullptr);
         CHECK(copies.wait() == nullptr);
     }
-    SUBCASE("a cancelled context ends them, blocked or not") {
+    SUBCASE("a canceled context ends them, blocked or not") {
         auto [ctx, cancel] = weft::with_cancel(weft::background());
         weft::channel<int> never(0);
         auto workers = weft::fan_out(ctx, never, 8, [](int x) { return x; });

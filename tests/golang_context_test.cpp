@@ -150,14 +150,14 @@ TEST_CASE("TestParentFinishesChild") {
         CHECK(c.err() == context_errc::canceled);
     }
 
-    // A child made on a cancelled parent is cancelled already.
-    const context precancelled_child = weft::with_value(parent, key, "value");
-    CHECK(done_now(precancelled_child));
-    CHECK(precancelled_child.err() == context_errc::canceled);
+    // A child made on a canceled parent is canceled already.
+    const context precanceled_child = weft::with_value(parent, key, "value");
+    CHECK(done_now(precanceled_child));
+    CHECK(precanceled_child.err() == context_errc::canceled);
 
     stop1();
     stop2();
-    CHECK_FALSE(after_stop.stop());  // it has run (or is running): parent was cancelled
+    CHECK_FALSE(after_stop.stop());  // it has run (or is running): parent was canceled
 }
 
 // Go src/context/context_test.go, XTestChildFinishesFirst.
@@ -396,14 +396,14 @@ void test_layers(std::uint64_t seed, bool test_timeout) {
             CHECK(*v == key.get());
         }
     };
-    if (!test_timeout) CHECK_FALSE(done_now(ctx));  // should not be cancelled yet
+    if (!test_timeout) CHECK_FALSE(done_now(ctx));  // should not be canceled yet
     check_values("before cancel");
     if (test_timeout) {
         CHECK(ctx.done().receive_for(quiescent).status == op_status::closed);
         check_values("after timeout");
     } else {
         cancels[static_cast<std::size_t>(r() % cancels.size())]();
-        CHECK(done_now(ctx));  // should be cancelled
+        CHECK(done_now(ctx));  // should be canceled
         check_values("after cancel");
     }
 }
@@ -430,7 +430,7 @@ TEST_CASE("TestCancelRemoves") {
         auto child = weft::with_cancel(ctx);
         CHECK(links(ctx) == 1);  // with WithCancel child
         child.cancel();
-        CHECK(links(ctx) == 0);  // after cancelling WithCancel child
+        CHECK(links(ctx) == 0);  // after canceling WithCancel child
     }
     {
         auto [ctx, unused] = weft::with_cancel(weft::background());
@@ -438,7 +438,7 @@ TEST_CASE("TestCancelRemoves") {
         auto child = weft::with_timeout(ctx, 60min);
         CHECK(links(ctx) == 1);  // with WithTimeout child
         child.cancel();
-        CHECK(links(ctx) == 0);  // after cancelling WithTimeout child
+        CHECK(links(ctx) == 0);  // after canceling WithTimeout child
     }
     {
         auto [ctx, unused] = weft::with_cancel(weft::background());
@@ -463,7 +463,7 @@ TEST_CASE("TestWithCancelCanceledParent") {
 }
 
 // Go src/context/x_test.go, TestWithCancelSimultaneouslyCanceledParent: the parent is
-// cancelled concurrently with the creation of a child.
+// canceled concurrently with the creation of a child.
 TEST_CASE("TestWithCancelSimultaneouslyCanceledParent") {
     WEFT_WATCHDOG();
     for (int i = 0; i < 100; ++i) {
@@ -739,7 +739,7 @@ TEST_CASE("TestAfterFuncNotCalledAfterStop") {
     CHECK_FALSE(stop.stop());
 }
 
-// Go src/context/x_test.go, TestAfterFuncCalledAsynchronously: cancelling does not wait for
+// Go src/context/x_test.go, TestAfterFuncCalledAsynchronously: canceling does not wait for
 // the function, which here blocks until the test reads from donec after cancel() returned.
 TEST_CASE("TestAfterFuncCalledAsynchronously") {
     WEFT_WATCHDOG();

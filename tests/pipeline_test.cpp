@@ -108,19 +108,20 @@ TEST_CASE("source: an lvalue range is copied, an rvalue range is moved, a list i
     WEFT_WATCHDOG();
     std::vector<std::string> words{"a", "b", "c"};
     collected<std::string> got;
-    auto p = weft::pipeline() | weft::source(words) | weft::sink(got.sink());
+    auto p = weft::pipeline() | weft::stage::source(words) | weft::stage::sink(got.sink());
     auto r = p.run();
     check_clean(r);
     CHECK(got.values == words);
     CHECK(words == std::vector<std::string>{"a", "b", "c"});  // referenced, not moved from
 
     collected<std::string> got2;
-    auto p2 = weft::pipeline() | weft::source(std::move(words)) | weft::sink(got2.sink());
+    auto p2 =
+        weft::pipeline() | weft::stage::source(std::move(words)) | weft::stage::sink(got2.sink());
     check_clean(p2.run());
     CHECK(got2.values == std::vector<std::string>{"a", "b", "c"});
 
     collected<int> got3;
-    auto p3 = weft::pipeline() | weft::source({3, 1, 2}) | weft::sink(got3.sink());
+    auto p3 = weft::pipeline() | weft::stage::source({3, 1, 2}) | weft::stage::sink(got3.sink());
     auto r3 = p3.run();
     check_clean(r3);
     CHECK(got3.values == std::vector<int>{3, 1, 2});
@@ -134,7 +135,7 @@ TEST_CASE("source: an lvalue range is copied, an rvalue range is moved, a list i
     CHECK(r3.stages[1].sent == 0);
 
     collected<int> got4;  // a range whose values are prvalues
-    auto p4 = weft::pipeline() | weft::source(counting{5}) | weft::sink(got4.sink());
+    auto p4 = weft::pipeline() | weft::stage::source(counting{5}) | weft::stage::sink(got4.sink());
     check_clean(p4.run());
     CHECK(got4.values == std::vector<int>{0, 1, 2, 3, 4});
 }
@@ -143,20 +144,20 @@ TEST_CASE("source: a generator returning std::optional, a pushing function, a re
     WEFT_WATCHDOG();
     int n = 0;
     collected<int> pulled;
-    auto p1 = weft::pipeline() | weft::source([&]() -> std::optional<int> {
+    auto p1 = weft::pipeline() | weft::stage::source([&]() -> std::optional<int> {
                   if (n == 5) return std::nullopt;
                   return n++;
               }) |
-              weft::sink(pulled.sink());
+              weft::stage::sink(pulled.sink());
     check_clean(p1.run());
     CHECK(pulled.values == std::vector<int>{0, 1, 2, 3, 4});
 
     collected<int> pushed;
-    auto p2 = weft::pipeline() | weft::source<int>([](weft::emitter<int>& emit) {
+    auto p2 = weft::pipeline() | weft::stage::source<int>([](weft::emitter<int>& emit) {
                   for (int i = 0; i < 5; ++i)
                       if (!emit(i * 10)) return;
               }) |
-              weft::sink(pushed.sink());
+              weft::stage::sink(pushed.sink());
     check_clean(p2.run());
     CHECK(pushed.values == std::vector<int>{0, 10, 20, 30, 40});
 
@@ -166,7 +167,7 @@ TEST_CASE("source: a generator returning std::optional, a pushing function, a re
         ch.close();
     });
     collected<int> received;
-    auto p3 = weft::pipeline() | weft::source(ch) | weft::sink(received.sink());
+    auto p3 = weft::pipeline() | weft::stage::source(ch) | weft::stage::sink(received.sink());
     auto r3 = p3.run();
     feeder.join();
     check_clean(r3);
@@ -177,7 +178,7 @@ TEST_CASE("source: a generator returning std::optional, a pushing function, a re
     for (int i = 0; i < 4; ++i) REQUIRE(ch2.try_send(i));
     ch2.close();
     collected<int> received2;
-    auto p4 = weft::pipeline() | weft::source(rx) | weft::sink(received2.sink());
+    auto p4 = weft::pipeline() | weft::stage::source(rx) | weft::stage::sink(received2.sink());
     check_clean(p4.run());
     CHECK(received2.values == iota(4));
 }
@@ -186,11 +187,12 @@ TEST_CASE("map, filter, tap and sink; a single worker keeps the order") {
     WEFT_WATCHDOG();
     std::vector<int> seen_by_tap;
     collected<std::string> got;
-    auto p = weft::pipeline() | weft::source(iota(20)) | weft::map([](int x) { return x * x; }) |
-             weft::filter([](int x) { return x % 2 == 0; }) |
-             weft::tap([&](const int& x) { seen_by_tap.push_back(x); }) |
-             weft::map([](int x) { return std::to_string(x); }).name("format") |
-             weft::sink(got.sink());
+    auto p = weft::pipeline() | weft::stage::source(iota(20)) |
+             weft::stage::map([](int x) { return x * x; }) |
+             weft::stage::filter([](int x) { return x % 2 == 0; }) |
+             weft::stage::tap([&](const int& x) { seen_by_tap.push_back(x); }) |
+             weft::stage::map([](int x) { return std::to_string(x); }).name("format") |
+             weft::stage::sink(got.sink());
     auto r = p.run();
     check_clean(r);
     std::vector<std::string> want;
@@ -215,13 +217,13 @@ TEST_CASE("stage functions may take the pipeline's context") {
     WEFT_WATCHDOG();
     std::atomic<int> with_ctx{0};
     collected<int> got;
-    auto p = weft::pipeline() | weft::source(iota(10)) |
-             weft::map([&](const weft::context& ctx, int x) {
+    auto p = weft::pipeline() | weft::stage::source(iota(10)) |
+             weft::stage::map([&](const weft::context& ctx, int x) {
                  if (!ctx.err()) ++with_ctx;
                  return x + 1;
              }) |
-             weft::filter([](const weft::context&, const int& x) { return x > 5; }) |
-             weft::sink([&](const weft::context&, int x) { got.sink()(x); });
+             weft::stage::filter([](const weft::context&, const int& x) { return x > 5; }) |
+             weft::stage::sink([&](const weft::context&, int x) { got.sink()(x); });
     check_clean(p.run());
     CHECK(with_ctx == 10);
     CHECK(got.values == std::vector<int>{6, 7, 8, 9, 10});
@@ -231,8 +233,8 @@ TEST_CASE("unordered map with many workers: every value once, in any order") {
     WEFT_WATCHDOG();
     const int n = static_cast<int>(scale(20000));
     collected<long> got;
-    auto p = weft::pipeline() | weft::source(iota(n)) | weft::map([](int x) { return 3L * x; }, 8) |
-             weft::sink(got.sink());
+    auto p = weft::pipeline() | weft::stage::source(iota(n)) |
+             weft::stage::map([](int x) { return 3L * x; }, 8) | weft::stage::sink(got.sink());
     auto r = p.run();
     check_clean(r);
     CHECK(r.stages[1].workers == 8);
@@ -248,24 +250,24 @@ TEST_CASE("ordered map with many workers and random delays: input order, bounded
     const std::size_t window = 12;
     std::atomic<long> entered{0}, left{0}, max_in_flight{0};
     std::vector<int> got;
-    auto p = weft::pipeline(weft::background(), {.capacity = 0}) | weft::source(iota(n)) |
-             weft::tap([&](const int&) { ++entered; }) |
-             weft::map(
+    auto p = weft::pipeline(weft::background(), {.capacity = 0}) | weft::stage::source(iota(n)) |
+             weft::stage::tap([&](const int&) { ++entered; }) |
+             weft::stage::map(
                  [](int x) {
                      thread_local std::mt19937 rng(std::random_device{}());
                      std::this_thread::sleep_for(std::chrono::microseconds(
                          std::uniform_int_distribution<int>(0, 300)(rng)));
                      return x;
                  },
-                 8, weft::ordered)
+                 8, weft::stage::ordered)
                  .window(window) |
-             weft::tap([&](const int&) {
+             weft::stage::tap([&](const int&) {
                  long now = entered - left;
                  long m = max_in_flight;
                  while (now > m && !max_in_flight.compare_exchange_weak(m, now)) {}
                  ++left;
              }) |
-             weft::sink([&](int x) { got.push_back(x); });
+             weft::stage::sink([&](int x) { got.push_back(x); });
     auto r = p.run();
     check_clean(r);
     CHECK(got == iota(n));
@@ -287,9 +289,10 @@ TEST_CASE("ordered map: a slow value makes the input wait instead of growing mem
     std::atomic<int> entered_while_head_slow{-1};
     std::vector<int> got;
     auto p =
-        weft::pipeline(weft::background(), {.capacity = 0}) | weft::source(iota(200)) |
-        weft::tap([&](const int& x) { dispatched_max = std::max(dispatched_max.load(), x); }) |
-        weft::map(
+        weft::pipeline(weft::background(), {.capacity = 0}) | weft::stage::source(iota(200)) |
+        weft::stage::tap(
+            [&](const int& x) { dispatched_max = std::max(dispatched_max.load(), x); }) |
+        weft::stage::map(
             [&](int x) {
                 if (x == 0) {
                     // Hold the head until the rest of the window has been processed.
@@ -301,9 +304,9 @@ TEST_CASE("ordered map: a slow value makes the input wait instead of growing mem
                 }
                 return x;
             },
-            8, weft::ordered)
+            8, weft::stage::ordered)
             .window(window) |
-        weft::sink([&](int x) { got.push_back(x); });
+        weft::stage::sink([&](int x) { got.push_back(x); });
     auto r = p.run();
     check_clean(r);
     CHECK(got == iota(200));
@@ -318,9 +321,9 @@ TEST_CASE("ordered filter with workers keeps the order; unordered filter keeps t
     WEFT_WATCHDOG();
     const int n = static_cast<int>(scale(5000));
     std::vector<int> got;
-    auto p = weft::pipeline() | weft::source(iota(n)) |
-             weft::filter([](const int& x) { return x % 3 == 0; }, 4, weft::ordered) |
-             weft::sink([&](int x) { got.push_back(x); });
+    auto p = weft::pipeline() | weft::stage::source(iota(n)) |
+             weft::stage::filter([](const int& x) { return x % 3 == 0; }, 4, weft::stage::ordered) |
+             weft::stage::sink([&](int x) { got.push_back(x); });
     auto r = p.run();
     check_clean(r);
     std::vector<int> want;
@@ -329,8 +332,9 @@ TEST_CASE("ordered filter with workers keeps the order; unordered filter keeps t
     CHECK(r.stages[1].filtered == static_cast<std::uint64_t>(n) - want.size());
 
     collected<int> got2;
-    auto p2 = weft::pipeline() | weft::source(iota(n)) |
-              weft::filter([](const int& x) { return x % 3 == 0; }, 4) | weft::sink(got2.sink());
+    auto p2 = weft::pipeline() | weft::stage::source(iota(n)) |
+              weft::stage::filter([](const int& x) { return x % 3 == 0; }, 4) |
+              weft::stage::sink(got2.sink());
     check_clean(p2.run());
     std::sort(got2.values.begin(), got2.values.end());
     CHECK(got2.values == want);
@@ -339,8 +343,8 @@ TEST_CASE("ordered filter with workers keeps the order; unordered filter keeps t
 TEST_CASE("batch by size, with the final partial batch") {
     WEFT_WATCHDOG();
     std::vector<std::vector<int>> got;
-    auto p = weft::pipeline() | weft::source(iota(10)) | weft::batch(3) |
-             weft::sink([&](std::vector<int> b) { got.push_back(std::move(b)); });
+    auto p = weft::pipeline() | weft::stage::source(iota(10)) | weft::stage::batch(3) |
+             weft::stage::sink([&](std::vector<int> b) { got.push_back(std::move(b)); });
     auto r = p.run();
     check_clean(r);
     REQUIRE(got.size() == 4);
@@ -355,8 +359,8 @@ TEST_CASE("batch by size, with the final partial batch") {
 
     // With a max_wait that never expires here, the same batches.
     std::vector<std::size_t> sizes;
-    auto p2 = weft::pipeline() | weft::source(iota(10)) | weft::batch(4, 1h) |
-              weft::sink([&](std::vector<int> b) { sizes.push_back(b.size()); });
+    auto p2 = weft::pipeline() | weft::stage::source(iota(10)) | weft::stage::batch(4, 1h) |
+              weft::stage::sink([&](std::vector<int> b) { sizes.push_back(b.size()); });
     check_clean(p2.run());
     CHECK(sizes == std::vector<std::size_t>{4, 4, 2});
 }
@@ -369,7 +373,7 @@ TEST_CASE("batch by time: an idle batch is emitted when its oldest value has wai
     std::vector<clock::time_point> sent_at;
     std::vector<std::vector<int>> got;
     std::vector<clock::time_point> got_at;
-    auto p = weft::pipeline() | weft::source<int>([&](weft::emitter<int>& emit) {
+    auto p = weft::pipeline() | weft::stage::source<int>([&](weft::emitter<int>& emit) {
                  int v = 0;
                  for (int round = 0; round < 3; ++round) {
                      for (int i = 0; i < 3; ++i) {
@@ -381,7 +385,7 @@ TEST_CASE("batch by time: an idle batch is emitted when its oldest value has wai
                      if (!flushed.receive()) return;
                  }
              }) |
-             weft::batch(100, max_wait) | weft::sink([&](std::vector<int> b) {
+             weft::stage::batch(100, max_wait) | weft::stage::sink([&](std::vector<int> b) {
                  got_at.push_back(clock::now());
                  got.push_back(std::move(b));
                  (void)flushed.try_send(1);
@@ -409,13 +413,13 @@ TEST_CASE("batch by time while values keep coming faster than the timer can be s
     // whose oldest value is older than max_wait must still go out before it is full.
     std::atomic<bool> stop{false};
     std::vector<std::size_t> sizes;
-    auto p = weft::pipeline() | weft::source<int>([&](weft::emitter<int>& emit) {
+    auto p = weft::pipeline() | weft::stage::source<int>([&](weft::emitter<int>& emit) {
                  for (int i = 0; !stop; ++i) {
                      if (!emit(i)) return;
                      std::this_thread::sleep_for(50us);
                  }
              }) |
-             weft::batch(1'000'000, 5ms) | weft::sink([&](std::vector<int> b) {
+             weft::stage::batch(1'000'000, 5ms) | weft::stage::sink([&](std::vector<int> b) {
                  sizes.push_back(b.size());
                  if (sizes.size() == 3) stop = true;
              });
@@ -427,11 +431,11 @@ TEST_CASE("batch by time while values keep coming faster than the timer can be s
 TEST_CASE("empty input: every stage ends, nothing is emitted, no partial batch") {
     WEFT_WATCHDOG();
     int calls = 0;
-    auto p = weft::pipeline() | weft::source(std::vector<int>{}) |
-             weft::map([](int x) { return x; }, 4, weft::ordered) |
-             weft::filter([](int) { return true; }) | weft::batch(10, 10ms) |
-             weft::tap([](const std::vector<int>&) {}) |
-             weft::sink([&](std::vector<int>) { ++calls; });
+    auto p = weft::pipeline() | weft::stage::source(std::vector<int>{}) |
+             weft::stage::map([](int x) { return x; }, 4, weft::stage::ordered) |
+             weft::stage::filter([](int) { return true; }) | weft::stage::batch(10, 10ms) |
+             weft::stage::tap([](const std::vector<int>&) {}) |
+             weft::stage::sink([&](std::vector<int>) { ++calls; });
     auto r = p.run();
     check_clean(r);
     CHECK(calls == 0);
@@ -456,12 +460,13 @@ blocked_run run_blocked(const weft::context& parent, Fail fail) {
     std::atomic<long> consumed{0};
     // Capacity 2 everywhere: source holds 1 + 2 queued, map holds 1 + 2 queued, sink holds 1.
     const long when_full = 1 + 2 + 1 + 2 + 1;
-    auto p = weft::pipeline(parent, {.capacity = 2}) | weft::source([&]() -> std::optional<int> {
+    auto p = weft::pipeline(parent, {.capacity = 2}) |
+             weft::stage::source([&]() -> std::optional<int> {
                  ++produced;  // never ends by itself
                  return 1;
              }) |
-             weft::map([](int x) { return x; }).name("work") |
-             weft::sink([&](const weft::context& ctx, int) {
+             weft::stage::map([](int x) { return x; }).name("work") |
+             weft::stage::sink([&](const weft::context& ctx, int) {
                  ++consumed;
                  eventually([&] { return produced.load() == when_full; });
                  fail(ctx);
@@ -488,7 +493,7 @@ TEST_CASE("an exception in the sink stops every stage while all are blocked on f
                          [](const weft::context&) { throw std::runtime_error("disk full"); });
     const auto& r = b.result;
     CHECK_FALSE(r.ok());
-    CHECK_FALSE(r.cancelled());
+    CHECK_FALSE(r.canceled());
     REQUIRE(r.failed_stage.has_value());
     CHECK(*r.failed_stage == 2);
     CHECK(r.message() == "stage 2 (store) failed: disk full");
@@ -500,7 +505,7 @@ TEST_CASE("an exception in the sink stops every stage while all are blocked on f
     check_conservation(b);
 }
 
-TEST_CASE("cancelling the parent context stops a pipeline blocked on full channels") {
+TEST_CASE("canceling the parent context stops a pipeline blocked on full channels") {
     WEFT_WATCHDOG();
     auto [ctx, cancel] = weft::with_cancel(weft::background());
     auto b = run_blocked(ctx, [&, &cancel = cancel](const weft::context& pctx) {
@@ -508,9 +513,9 @@ TEST_CASE("cancelling the parent context stops a pipeline blocked on full channe
         (void)pctx.done().receive();  // the pipeline's context follows its parent
     });
     const auto& r = b.result;
-    CHECK(r.cancelled());
+    CHECK(r.canceled());
     CHECK_FALSE(r.failed_stage.has_value());
-    CHECK(r.message() == "cancelled: context canceled");
+    CHECK(r.message() == "canceled: context canceled");
     auto* e = weft::error_as<weft::context_error>(r.error);
     REQUIRE(e != nullptr);
     CHECK(e->code() == weft::context_errc::canceled);
@@ -523,8 +528,8 @@ TEST_CASE("a deadline stops a pipeline blocked on full channels; its cause is re
     auto [ctx, cancel] = weft::with_timeout_cause(
         weft::background(), 20ms, std::make_exception_ptr(std::runtime_error("too slow")));
     auto b = run_blocked(ctx, [](const weft::context& pctx) { (void)pctx.done().receive(); });
-    CHECK(b.result.cancelled());
-    CHECK(b.result.message() == "cancelled: too slow");
+    CHECK(b.result.canceled());
+    CHECK(b.result.message() == "canceled: too slow");
     check_conservation(b);
 }
 
@@ -538,28 +543,29 @@ TEST_CASE("an exception in map, filter, tap or the source is reported with its s
             if (stage == where && x == 500) throw std::invalid_argument("bad " + std::to_string(x));
         };
         auto p = weft::pipeline(weft::background(), {.capacity = 4}) |
-                 weft::source([&, n = 0]() mutable -> std::optional<int> {
+                 weft::stage::source([&, n = 0]() mutable -> std::optional<int> {
                      thrower(0, n);
                      ++produced;
                      return n++;
                  }) |
-                 weft::map(
+                 weft::stage::map(
                      [&](int x) {
                          thrower(1, x);
                          return x;
                      },
                      3) |
-                 weft::map(
+                 weft::stage::map(
                      [&](int x) {
                          thrower(2, x);
                          return x;
                      },
-                     3, weft::ordered) |
-                 weft::filter([&](const int& x) {
+                     3, weft::stage::ordered) |
+                 weft::stage::filter([&](const int& x) {
                      thrower(3, x);
                      return true;
                  }) |
-                 weft::tap([&](const int& x) { thrower(4, x); }) | weft::sink([&](int x) {
+                 weft::stage::tap([&](const int& x) { thrower(4, x); }) |
+                 weft::stage::sink([&](int x) {
                      ++consumed;
                      if (x == 500) saw_bad = true;
                  });
@@ -598,8 +604,8 @@ TEST_CASE("an exception from the source's range is reported") {
         std::default_sentinel_t end() const { return {}; }
     };
     std::vector<int> got;
-    auto p = weft::pipeline() | weft::source(throwing_range{}) |
-             weft::sink([&](int x) { got.push_back(x); });
+    auto p = weft::pipeline() | weft::stage::source(throwing_range{}) |
+             weft::stage::sink([&](int x) { got.push_back(x); });
     auto r = p.run();
     CHECK(r.failed_stage == std::optional<std::size_t>(0));
     CHECK(r.message() == "stage 0 (source) failed: read error");
@@ -615,17 +621,18 @@ TEST_CASE("a failure upstream is not an end of input: the partial batch is dropp
         // stage then finds its input closed, and must see that the pipeline is stopping.
         const bool in_map = trial % 2 == 1;
         std::vector<std::vector<int>> got;
-        auto p = weft::pipeline() | weft::source<int>([&](weft::emitter<int>& emit) {
+        auto p = weft::pipeline() | weft::stage::source<int>([&](weft::emitter<int>& emit) {
                      for (int i = 0; i < 5; ++i) emit(i);
                      if (trial % 4 == 0) std::this_thread::sleep_for(1ms);
                      if (!in_map) throw std::runtime_error("lost connection");
                      emit(-1);
                  }) |
-                 weft::map([](int x) {
+                 weft::stage::map([](int x) {
                      if (x < 0) throw std::runtime_error("bad row");
                      return x;
                  }) |
-                 weft::batch(100, 1h) | weft::sink([&](std::vector<int> b) { got.push_back(b); });
+                 weft::stage::batch(100, 1h) |
+                 weft::stage::sink([&](std::vector<int> b) { got.push_back(b); });
         auto r = p.run();
         CHECK(r.failed_stage == std::optional<std::size_t>(in_map ? 1 : 0));
         CHECK(got.empty());
@@ -638,40 +645,41 @@ TEST_CASE("a failure upstream is not an end of input: the partial batch is dropp
 TEST_CASE("move-only values through every stage") {
     WEFT_WATCHDOG();
     using up = std::unique_ptr<int>;
-    for (auto order : {weft::unordered, weft::ordered}) {
+    for (auto order : {weft::stage::unordered, weft::stage::ordered}) {
         std::vector<up> in;
         for (int i = 0; i < 1000; ++i) in.push_back(std::make_unique<int>(i));
         std::vector<int> got;
         long tapped = 0;
-        auto p =
-            weft::pipeline() | weft::source(std::move(in)) |
-            weft::map([](up v) { return std::make_unique<long>(*v * 2); }, 4, order) |
-            weft::filter([](const std::unique_ptr<long>& v) { return *v % 4 == 0; }, 2, order) |
-            weft::tap([&](const std::unique_ptr<long>& v) { tapped += *v; }) |
-            weft::map([](std::unique_ptr<long> v) { return std::make_unique<int>(*v / 2); }) |
-            weft::batch(7, 1h) | weft::sink([&](std::vector<up> b) {
-                for (auto& v : b) got.push_back(*v);
-            });
+        auto p = weft::pipeline() | weft::stage::source(std::move(in)) |
+                 weft::stage::map([](up v) { return std::make_unique<long>(*v * 2); }, 4, order) |
+                 weft::stage::filter([](const std::unique_ptr<long>& v) { return *v % 4 == 0; }, 2,
+                                     order) |
+                 weft::stage::tap([&](const std::unique_ptr<long>& v) { tapped += *v; }) |
+                 weft::stage::map(
+                     [](std::unique_ptr<long> v) { return std::make_unique<int>(*v / 2); }) |
+                 weft::stage::batch(7, 1h) | weft::stage::sink([&](std::vector<up> b) {
+                     for (auto& v : b) got.push_back(*v);
+                 });
         auto r = p.run();
         check_clean(r);
         std::vector<int> want;
         for (int i = 0; i < 1000; i += 2) want.push_back(i);
-        if (order == weft::unordered) std::sort(got.begin(), got.end());
+        if (order == weft::stage::unordered) std::sort(got.begin(), got.end());
         CHECK(got == want);
         CHECK(tapped == 2L * std::accumulate(want.begin(), want.end(), 0L));
     }
 
     // A pushing source with move-only values.
     std::vector<int> got;
-    auto p2 = weft::pipeline() | weft::source<up>([](weft::emitter<up>& emit) {
+    auto p2 = weft::pipeline() | weft::stage::source<up>([](weft::emitter<up>& emit) {
                   for (int i = 0; i < 3; ++i) emit(std::make_unique<int>(i));
               }) |
-              weft::sink([&](up v) { got.push_back(*v); });
+              weft::stage::sink([&](up v) { got.push_back(*v); });
     check_clean(p2.run());
     CHECK(got == std::vector<int>{0, 1, 2});
 }
 
-TEST_CASE("conservation: cancelled mid-stream, every value is counted and destroyed") {
+TEST_CASE("conservation: canceled mid-stream, every value is counted and destroyed") {
     WEFT_WATCHDOG();
     for (int trial = 0; trial < 20; ++trial) {
         CAPTURE(trial);
@@ -679,22 +687,24 @@ TEST_CASE("conservation: cancelled mid-stream, every value is counted and destro
         auto [ctx, cancel] = weft::with_cancel(weft::background());
         std::atomic<long> produced{0}, consumed{0}, sink_calls{0};
         const long cancel_at = 200 + trial * 37;
-        auto p =
-            weft::pipeline(ctx, {.capacity = 8}) | weft::source([&]() -> std::optional<tracked> {
-                ++produced;
-                return tracked(static_cast<int>(produced.load()));
-            }) |
-            weft::map([](tracked t) { return t; }, 4, trial % 2 ? weft::ordered : weft::unordered) |
-            weft::filter([](const tracked& t) { return t.v % 5 != 0; }, 2) | weft::batch(16, 1ms) |
-            weft::sink(
-                [&, &cancel = cancel](std::vector<tracked> b) {
-                    ++sink_calls;
-                    if ((consumed += static_cast<long>(b.size())) >= cancel_at) cancel();
-                },
-                2);
+        auto p = weft::pipeline(ctx, {.capacity = 8}) |
+                 weft::stage::source([&]() -> std::optional<tracked> {
+                     ++produced;
+                     return tracked(static_cast<int>(produced.load()));
+                 }) |
+                 weft::stage::map([](tracked t) { return t; }, 4,
+                                  trial % 2 ? weft::stage::ordered : weft::stage::unordered) |
+                 weft::stage::filter([](const tracked& t) { return t.v % 5 != 0; }, 2) |
+                 weft::stage::batch(16, 1ms) |
+                 weft::stage::sink(
+                     [&, &cancel = cancel](std::vector<tracked> b) {
+                         ++sink_calls;
+                         if ((consumed += static_cast<long>(b.size())) >= cancel_at) cancel();
+                     },
+                     2);
         auto r = p.run();
         CHECK(tracked::live == 0);  // nothing kept in a channel, a ring or a partial batch
-        CHECK(r.cancelled());
+        CHECK(r.canceled());
         CHECK(r.conserved());
         // Up to the batch stage the unit is a value, after it a batch.
         REQUIRE(r.stages.size() == 5);
@@ -713,16 +723,17 @@ TEST_CASE("many workers in map and sink") {
     WEFT_WATCHDOG();
     const int n = static_cast<int>(scale(100000));
     std::atomic<long> sum{0};
-    auto p = weft::pipeline() | weft::source(counting{n}) |
-             weft::map([](int x) { return static_cast<long>(x); }, 16, weft::ordered) |
-             weft::map([](long x) { return x + 1; }, 16) | weft::batch(64, 1ms) |
-             weft::sink(
-                 [&](std::vector<long> b) {
-                     long s = 0;
-                     for (long x : b) s += x;
-                     sum += s;
-                 },
-                 4);
+    auto p =
+        weft::pipeline() | weft::stage::source(counting{n}) |
+        weft::stage::map([](int x) { return static_cast<long>(x); }, 16, weft::stage::ordered) |
+        weft::stage::map([](long x) { return x + 1; }, 16) | weft::stage::batch(64, 1ms) |
+        weft::stage::sink(
+            [&](std::vector<long> b) {
+                long s = 0;
+                for (long x : b) s += x;
+                sum += s;
+            },
+            4);
     auto r = p.run();
     check_clean(r);
     CHECK(sum == static_cast<long>(n) * (n + 1) / 2);
@@ -730,7 +741,8 @@ TEST_CASE("many workers in map and sink") {
 
 TEST_CASE("start(): the output is a receiver read elsewhere; wait() joins") {
     WEFT_WATCHDOG();
-    auto p = weft::pipeline() | weft::source(iota(100)) | weft::map([](int x) { return x * 2; });
+    auto p = weft::pipeline() | weft::stage::source(iota(100)) |
+             weft::stage::map([](int x) { return x * 2; });
     static_assert(std::is_same_v<decltype(p), weft::pipeline_of<int>>);
     CHECK(p.size() == 2);
     auto run = p.start();
@@ -750,13 +762,13 @@ TEST_CASE("start(): the output is a receiver read elsewhere; wait() joins") {
 TEST_CASE("start(): cancel() stops a pipeline whose output nobody reads") {
     WEFT_WATCHDOG();
     auto p = weft::pipeline(weft::background(), {.capacity = 1}) |
-             weft::source([]() -> std::optional<int> { return 7; }) |
-             weft::map([](int x) { return x; }, 2, weft::ordered);
+             weft::stage::source([]() -> std::optional<int> { return 7; }) |
+             weft::stage::map([](int x) { return x; }, 2, weft::stage::ordered);
     auto run = p.start();
     CHECK(run.output().receive() == 7);
     run.cancel();
     auto r = run.wait();
-    CHECK(r.cancelled());
+    CHECK(r.canceled());
     CHECK(r.conserved());
 }
 
@@ -765,13 +777,15 @@ TEST_CASE("destroying a started pipeline cancels it and joins its threads") {
     std::atomic<int> alive{0};
     const std::size_t base = weft_test::settled_thread_count();
     {
-        auto p = weft::pipeline(weft::background(), {.capacity = 1}) |
-                 weft::source([]() -> std::optional<int> { return 1; }) | weft::map([&](int x) {
-                     ++alive;
-                     --alive;
-                     return x;
-                 }) |
-                 weft::sink([](const weft::context& ctx, int) { (void)ctx.done().receive(); });
+        auto p =
+            weft::pipeline(weft::background(), {.capacity = 1}) |
+            weft::stage::source([]() -> std::optional<int> { return 1; }) |
+            weft::stage::map([&](int x) {
+                ++alive;
+                --alive;
+                return x;
+            }) |
+            weft::stage::sink([](const weft::context& ctx, int) { (void)ctx.done().receive(); });
         auto run = p.start();
         std::this_thread::sleep_for(5ms);
         if (base != 0) CHECK(weft_test::thread_count() >= base + 3);  // source, map, sink
@@ -781,55 +795,58 @@ TEST_CASE("destroying a started pipeline cancels it and joins its threads") {
     if (base != 0) CHECK(weft_test::eventually([&] { return weft_test::thread_count() == base; }));
 
     // Never started: nothing to join.
-    auto p = weft::pipeline() | weft::source(iota(3)) | weft::sink([](int) {});
+    auto p = weft::pipeline() | weft::stage::source(iota(3)) | weft::stage::sink([](int) {});
     CHECK(p.size() == 2);
 }
 
 TEST_CASE("rendezvous channels and per-stage capacities") {
     WEFT_WATCHDOG();
     std::vector<int> got;
-    auto p = weft::pipeline(weft::background(), {.capacity = 0}) | weft::source(iota(500)) |
-             weft::map([](int x) { return x; }, 3, weft::ordered).window(3) |
-             weft::filter([](int) { return true; }).capacity(100) | weft::batch(10).capacity(1) |
-             weft::sink([&](std::vector<int> b) { got.insert(got.end(), b.begin(), b.end()); });
+    auto p =
+        weft::pipeline(weft::background(), {.capacity = 0}) | weft::stage::source(iota(500)) |
+        weft::stage::map([](int x) { return x; }, 3, weft::stage::ordered).window(3) |
+        weft::stage::filter([](int) { return true; }).capacity(100) |
+        weft::stage::batch(10).capacity(1) |
+        weft::stage::sink([&](std::vector<int> b) { got.insert(got.end(), b.begin(), b.end()); });
     check_clean(p.run());
     CHECK(got == iota(500));
 }
 
 TEST_CASE("misuse is reported: runs once, bad arguments") {
     WEFT_WATCHDOG();
-    auto p = weft::pipeline() | weft::source(iota(3)) | weft::sink([](int) {});
+    auto p = weft::pipeline() | weft::stage::source(iota(3)) | weft::stage::sink([](int) {});
     check_clean(p.run());
     CHECK_THROWS_AS(p.run(), std::logic_error);
-    CHECK_THROWS_AS(weft::map([](int x) { return x; }, 0), std::invalid_argument);
-    CHECK_THROWS_AS(weft::sink([](int) {}, 0), std::invalid_argument);
-    CHECK_THROWS_AS(weft::batch(0), std::invalid_argument);
-    CHECK_THROWS_AS(weft::batch(10, 0ms), std::invalid_argument);
-    CHECK_THROWS_AS(weft::map([](int x) { return x; }, 2, weft::ordered).window(0),
+    CHECK_THROWS_AS(weft::stage::map([](int x) { return x; }, 0), std::invalid_argument);
+    CHECK_THROWS_AS(weft::stage::sink([](int) {}, 0), std::invalid_argument);
+    CHECK_THROWS_AS(weft::stage::batch(0), std::invalid_argument);
+    CHECK_THROWS_AS(weft::stage::batch(10, 0ms), std::invalid_argument);
+    CHECK_THROWS_AS(weft::stage::map([](int x) { return x; }, 2, weft::stage::ordered).window(0),
                     std::invalid_argument);
 }
 
-TEST_CASE("a pipeline started under a cancelled context stops at once") {
+TEST_CASE("a pipeline started under a canceled context stops at once") {
     WEFT_WATCHDOG();
     auto [ctx, cancel] = weft::with_cancel(weft::background());
     cancel();
     int calls = 0;
-    auto p = weft::pipeline(ctx) | weft::source(iota(1000)) | weft::sink([&](int) { ++calls; });
+    auto p = weft::pipeline(ctx) | weft::stage::source(iota(1000)) |
+             weft::stage::sink([&](int) { ++calls; });
     auto r = p.run();
-    CHECK(r.cancelled());
+    CHECK(r.canceled());
     CHECK(calls == 0);
     CHECK(r.conserved());
 }
 
-TEST_CASE("a source blocked on a receiver nobody feeds stops when the context is cancelled") {
+TEST_CASE("a source blocked on a receiver nobody feeds stops when the context is canceled") {
     WEFT_WATCHDOG();
     auto [ctx, cancel] = weft::with_cancel(weft::background());
     weft::channel<int> idle(0);  // never sent to, never closed
     std::atomic<bool> started{false};
     int calls = 0;
-    auto p = weft::pipeline(ctx) | weft::source(idle) |
-             weft::map([](int x) { return x; }, 3, weft::ordered) |
-             weft::sink([&](int) { ++calls; });
+    auto p = weft::pipeline(ctx) | weft::stage::source(idle) |
+             weft::stage::map([](int x) { return x; }, 3, weft::stage::ordered) |
+             weft::stage::sink([&](int) { ++calls; });
     std::thread canceller([&, &cancel = cancel] {
         eventually([&] { return started.load(); });
         std::this_thread::sleep_for(10ms);  // let the stages block (not required for success)
@@ -838,8 +855,8 @@ TEST_CASE("a source blocked on a receiver nobody feeds stops when the context is
     started = true;
     auto r = p.run();
     canceller.join();
-    CHECK(r.cancelled());
-    CHECK(r.message() == "cancelled: context canceled");
+    CHECK(r.canceled());
+    CHECK(r.message() == "canceled: context canceled");
     CHECK(calls == 0);
     CHECK(r.conserved());
     CHECK(r.lost() == 0);

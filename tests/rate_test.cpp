@@ -449,7 +449,7 @@ TEST_CASE("rate_test.go: TestWaitSimple") {
     {
         auto [ctx, cancel] = weft::with_cancel(weft::background());
         cancel();
-        CHECK(lim.wait_n(ctx, 1) == weft::context_errc::canceled);  // "already-cancelled"
+        CHECK(lim.wait_n(ctx, 1) == weft::context_errc::canceled);  // "already-canceled"
     }
     CHECK(lim.wait_n(weft::background(), 4) == weft::rate_errc::exceeds_burst);
     CHECK(lim.wait_n(weft::background(), -1) == std::errc::invalid_argument);
@@ -503,7 +503,7 @@ TEST_CASE("rate_test.go: TestWaitTimeout") {
 
 TEST_CASE("wait: cancel while blocked gives the tokens back") {
     WEFT_WATCHDOG();
-    rate_limiter lim(0, 1);  // one token, never refilled: a second wait blocks until cancelled
+    rate_limiter lim(0, 1);  // one token, never refilled: a second wait blocks until canceled
     CHECK_FALSE(lim.wait(weft::background()));
     auto [ctx, cancel] = weft::with_cancel(weft::background());
     std::atomic<bool> returned{false};
@@ -669,7 +669,7 @@ TEST_CASE("permit: fires later, when the token is due") {
     CHECK(clk::now() - start >= 40ms);
 }
 
-TEST_CASE("permit: cancelled by a context in the same select") {
+TEST_CASE("permit: canceled by a context in the same select") {
     WEFT_WATCHDOG();
     rate_limiter lim(0, 1);
     CHECK(lim.allow());

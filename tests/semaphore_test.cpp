@@ -206,11 +206,11 @@ TEST_CASE("semaphore: a large acquire does not starve (x/sync TestLargeAcquireDo
     CHECK(sem.try_acquire(n));
 }
 
-// golang.org/x/sync semaphore/semaphore_test.go, TestAllocCancelDoesntStarve: a cancelled waiter at
+// golang.org/x/sync semaphore/semaphore_test.go, TestAllocCancelDoesntStarve: a canceled waiter at
 // the head must let the waiters behind it be re-examined, or they wait forever for tokens that are
 // free.
 TEST_CASE(
-    "semaphore: a cancelled head lets the others through (x/sync TestAllocCancelDoesntStarve)") {
+    "semaphore: a canceled head lets the others through (x/sync TestAllocCancelDoesntStarve)") {
     WEFT_WATCHDOG();
     weft::semaphore sem(10);
     // Hold one token so that the acquire(_, 10) below blocks.
@@ -219,7 +219,7 @@ TEST_CASE(
     weft_test::goroutines g;
     g.go([&] { CHECK(sem.acquire(big.ctx, 10) == weft::context_errc::canceled); });
     wait_until_queued(sem, 1);
-    // Now acquire a small weight while the big one is being cancelled: both must return.
+    // Now acquire a small weight while the big one is being canceled: both must return.
     g.go([&] { big.cancel(); });
     CHECK_FALSE(sem.acquire(weft::background(), 1));
     sem.release(1);
@@ -229,11 +229,11 @@ TEST_CASE(
 }
 
 // golang.org/x/sync semaphore/semaphore_test.go, TestWeightedAcquireCanceled (go.dev/issue/63615):
-// a context that is cancelled before the tokens become free must make the acquire fail, whichever
+// a context that is canceled before the tokens become free must make the acquire fail, whichever
 // of "done" and "granted" the waiter notices first, and must leak no token; an acquire on a done
 // context fails even when it would not have to wait.
 TEST_CASE(
-    "semaphore: cancelled before the grant means failure (x/sync TestWeightedAcquireCanceled)") {
+    "semaphore: canceled before the grant means failure (x/sync TestWeightedAcquireCanceled)") {
     WEFT_WATCHDOG();
     for (std::size_t round = 0; round < scale(200); ++round) {
         weft::semaphore sem(2);
@@ -400,32 +400,32 @@ TEST_CASE("semaphore: waiters are granted in FIFO order") {
     CHECK(sem.try_acquire(2));
 }
 
-TEST_CASE("semaphore: cancelling blocked waiters leaks no tokens") {
+TEST_CASE("semaphore: canceling blocked waiters leaks no tokens") {
     WEFT_WATCHDOG();
     weft::semaphore sem(10);
     sem.acquire(9);
     auto all = weft::with_cancel(weft::background());
-    std::atomic<int> cancelled{0};
+    std::atomic<int> canceled{0};
     weft_test::goroutines g;
     for (std::int64_t w = 2; w <= 10; ++w) {
         g.go([&, w] {
             // Half on the shared context, half on a child of it: cancellation reaches both.
             auto child = weft::with_cancel(all.ctx);
             const auto& ctx = w % 2 ? child.ctx : all.ctx;
-            if (sem.acquire(ctx, w) == weft::context_errc::canceled) cancelled.fetch_add(1);
+            if (sem.acquire(ctx, w) == weft::context_errc::canceled) canceled.fetch_add(1);
         });
     }
     wait_until_queued(sem, 1);
     std::this_thread::sleep_for(20ms);  // let the others queue too (if not, they fail at once)
     all.cancel();
     g.join();
-    CHECK(cancelled.load() == 9);
+    CHECK(canceled.load() == 9);
     CHECK_FALSE(sem.try_acquire(2));  // 9 still held by us
     sem.release(9);
     CHECK(sem.try_acquire(10));  // the full weight: nothing leaked
 }
 
-TEST_CASE("semaphore: cancelling a big head grants the small waiters behind it") {
+TEST_CASE("semaphore: canceling a big head grants the small waiters behind it") {
     WEFT_WATCHDOG();
     weft::semaphore sem(4);
     sem.acquire(2);
@@ -476,7 +476,7 @@ TEST_CASE("semaphore: grants racing cancellations keep every token accounted for
     }
 }
 
-// Many threads, mixed weights and every way of acquiring, some cancelled, some timed out: the
+// Many threads, mixed weights and every way of acquiring, some canceled, some timed out: the
 // tokens held at once never exceed the size, and all come back at the end.
 TEST_CASE("semaphore: conservation under contention") {
     WEFT_WATCHDOG(60s);

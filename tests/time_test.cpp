@@ -250,7 +250,7 @@ TEST_CASE("timer: many stop/reset calls from several threads keep one value per 
     for (auto& th : threads) th.join();
     (void)t.reset(1h);
     CHECK_FALSE(t.chan().try_receive());
-    // 100k resets of a long timer leave one live entry and a bounded heap: the cancelled
+    // 100k resets of a long timer leave one live entry and a bounded heap: the canceled
     // entries are compacted away, not kept until their deadline an hour from now.
     auto& svc = weft::detail::timer_service::instance();
     for (std::size_t i = 0; i < scale(100000); ++i) (void)t.reset(1h);
@@ -431,9 +431,9 @@ TEST_CASE("timer_service: cancel, ordering, callbacks that schedule") {
     svc.schedule(now + 30ms, push(3));
     svc.schedule(now + 10ms, push(1));
     svc.schedule(now + 20ms, push(2));
-    const auto cancelled = svc.schedule(now + 15ms, push(99));
-    CHECK(svc.cancel(cancelled));
-    CHECK_FALSE(svc.cancel(cancelled));
+    const auto canceled = svc.schedule(now + 15ms, push(99));
+    CHECK(svc.cancel(canceled));
+    CHECK_FALSE(svc.cancel(canceled));
     CHECK_FALSE(svc.cancel(0));
     for (int i = 0; i < 3; ++i) REQUIRE(done.receive().has_value());
     {
@@ -441,7 +441,7 @@ TEST_CASE("timer_service: cancel, ordering, callbacks that schedule") {
         CHECK(order == std::vector<int>{1, 2, 3});
     }
 
-    // Equal deadlines fire in scheduling order; a fired entry cannot be cancelled.
+    // Equal deadlines fire in scheduling order; a fired entry cannot be canceled.
     weft::channel<int> seq(10);
     std::vector<weft::detail::timer_service::id_type> ids;
     const auto when = clock_type::now() + 5ms;

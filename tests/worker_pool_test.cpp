@@ -1,5 +1,5 @@
 // Tests of weft/worker_pool.hpp: results and exceptions (futures, post's handler), backpressure
-// (blocking submit, try_submit, submit(ctx) cancelled while blocked), shutdown drains, stop
+// (blocking submit, try_submit, submit(ctx) canceled while blocked), shutdown drains, stop
 // cancels and hands back, counters add up, many submitters, move-only tasks and results, tasks
 // that submit tasks, the destructor, misuse.
 //
@@ -56,7 +56,7 @@ void occupy(weft::worker_pool& pool, weft::channel<int>& gate, weft::channel<int
 }
 
 std::size_t total(const weft::worker_pool_stats& s) {
-    return s.queued + s.running + s.completed + s.failed + s.cancelled;
+    return s.queued + s.running + s.completed + s.failed + s.canceled;
 }
 
 // True if `f` is ready now (it never waits).
@@ -222,7 +222,7 @@ TEST_CASE("worker_pool: submit blocks while the queue is full") {
     CHECK(blocked.get() == 5);
 }
 
-TEST_CASE("worker_pool: submit(ctx) cancelled while blocked hands the task back, not run") {
+TEST_CASE("worker_pool: submit(ctx) canceled while blocked hands the task back, not run") {
     WEFT_WATCHDOG();
     weft::worker_pool pool(1, 1);
     weft::channel<int> gate(0), started(0);
@@ -240,10 +240,10 @@ TEST_CASE("worker_pool: submit(ctx) cancelled while blocked hands the task back,
     std::this_thread::sleep_for(20ms);  // let it block (the outcome is the same if it has not)
     cancel();
     submitter.join();
-    CHECK(r.status == weft::op_status::cancelled);
+    CHECK(r.status == weft::op_status::canceled);
     CHECK_FALSE(r.future.valid());
     REQUIRE(r.task);
-    CHECK(pool.stats().queued == 1);  // only the filler: the cancelled task never entered
+    CHECK(pool.stats().queued == 1);  // only the filler: the canceled task never entered
     gate.close();
     pool.shutdown();
     CHECK_FALSE(ran.load());
@@ -251,7 +251,7 @@ TEST_CASE("worker_pool: submit(ctx) cancelled while blocked hands the task back,
     CHECK(pool.stats().completed == 2);
 }
 
-TEST_CASE("worker_pool: post(ctx) gives up at a deadline; a cancelled context always wins") {
+TEST_CASE("worker_pool: post(ctx) gives up at a deadline; a canceled context always wins") {
     WEFT_WATCHDOG();
     weft::worker_pool pool(1, 1);
     weft::channel<int> gate(0), started(0);
@@ -259,7 +259,7 @@ TEST_CASE("worker_pool: post(ctx) gives up at a deadline; a cancelled context al
     pool.post([] {});
     auto [ctx, cancel] = weft::with_timeout(weft::background(), 20ms);
     auto r = pool.post(ctx, [v = std::make_unique<int>(4)] { (void)v; });
-    CHECK(r.status == weft::op_status::cancelled);
+    CHECK(r.status == weft::op_status::canceled);
     CHECK(r.task);
     CHECK(ctx.err() == weft::context_errc::deadline_exceeded);
     gate.close();
@@ -268,8 +268,8 @@ TEST_CASE("worker_pool: post(ctx) gives up at a deadline; a cancelled context al
     weft::worker_pool roomy(1, 8);
     auto [done, cancel2] = weft::with_cancel(weft::background());
     cancel2();
-    CHECK(roomy.post(done, [] {}).status == weft::op_status::cancelled);
-    CHECK(roomy.submit(done, [] { return 1; }).status == weft::op_status::cancelled);
+    CHECK(roomy.post(done, [] {}).status == weft::op_status::canceled);
+    CHECK(roomy.submit(done, [] { return 1; }).status == weft::op_status::canceled);
     auto fine = roomy.submit(weft::background(), [] { return 2; });
     REQUIRE(fine);
     CHECK(fine.future.get() == 2);
@@ -317,11 +317,11 @@ TEST_CASE("worker_pool: stop cancels the queued tasks and reports each one") {
     }
     CHECK(pool.stats().queued == 10);
 
-    auto cancelled = pool.stop();
+    auto canceled = pool.stop();
     CHECK(saw_stop.load());
-    CHECK(cancelled.size() == 10);
+    CHECK(canceled.size() == 10);
     auto s = pool.stats();
-    CHECK(s.cancelled == 10);
+    CHECK(s.canceled == 10);
     CHECK(s.completed == 1);
     CHECK(s.queued == 0);
     CHECK(s.running == 0);
@@ -331,12 +331,12 @@ TEST_CASE("worker_pool: stop cancels the queued tasks and reports each one") {
     CHECK(posts_ran.load() == 0);
 
     // Running a handed-back task completes its future; dropping one cancels it.
-    for (auto& t : cancelled) t();
+    for (auto& t : canceled) t();
     CHECK(posts_ran.load() == 5);
     for (int i = 0; i < 5; ++i) CHECK(futures[static_cast<std::size_t>(i)].get() == i);
 }
 
-TEST_CASE("worker_pool: dropping stop()'s tasks sets task_cancelled in their futures") {
+TEST_CASE("worker_pool: dropping stop()'s tasks sets task_canceled in their futures") {
     WEFT_WATCHDOG();
     weft::worker_pool pool(1, 8);
     weft::channel<int> started(0);
@@ -347,8 +347,8 @@ TEST_CASE("worker_pool: dropping stop()'s tasks sets task_cancelled in their fut
     await_started(started, 1);
     auto f = pool.submit([] { return std::make_unique<int>(1); });
     CHECK(pool.stop().size() == 1);  // dropped at once
-    CHECK_THROWS_AS(f.get(), weft::task_cancelled);
-    CHECK(pool.stats().cancelled == 1);
+    CHECK_THROWS_AS(f.get(), weft::task_canceled);
+    CHECK(pool.stats().canceled == 1);
     CHECK(pool.stop().empty());  // again: nothing left
 }
 
@@ -396,7 +396,7 @@ TEST_CASE("worker_pool: stop wakes blocked submitters with closed") {
     // A submitter that had not blocked yet may also have failed: either way none got in.
     CHECK(closed.load() == 3);
     auto s = pool.stats();
-    CHECK(s.cancelled == 1);
+    CHECK(s.canceled == 1);
     CHECK(total(s) == 2);
 }
 
@@ -416,12 +416,12 @@ TEST_CASE("worker_pool: stop racing busy submitters and workers loses no task") 
                 } catch (const weft::pool_closed&) {}
             });
         while (accepted.load() < 200) std::this_thread::yield();
-        auto cancelled = pool.stop();
+        auto canceled = pool.stop();
         for (auto& t : submitters) t.join();
         // Every accepted task either ran or came back from stop(), never both, never neither.
-        CHECK(ran.load() + static_cast<long>(cancelled.size()) == accepted.load());
+        CHECK(ran.load() + static_cast<long>(canceled.size()) == accepted.load());
         auto s = pool.stats();
-        CHECK(s.cancelled == cancelled.size());
+        CHECK(s.canceled == canceled.size());
         CHECK(s.completed == static_cast<std::size_t>(ran.load()));
         CHECK(total(s) == static_cast<std::size_t>(accepted.load()));
     }
@@ -647,19 +647,19 @@ TEST_CASE("worker_pool: concurrent shutdown and stop calls all return after the 
     std::atomic<int> ran{0};
     for (int i = 0; i < 50; ++i) pool.post([&] { ran.fetch_add(1); });
     std::vector<std::thread> enders;
-    std::atomic<std::size_t> cancelled{0};
+    std::atomic<std::size_t> canceled{0};
     for (int i = 0; i < 4; ++i)
         enders.emplace_back([&, i] {
             if (i == 3)
-                cancelled.fetch_add(pool.stop().size());
+                canceled.fetch_add(pool.stop().size());
             else
                 pool.shutdown();
             CHECK(pool.stats().running == 0);
         });
     for (auto& t : enders) t.join();
     auto s = pool.stats();
-    CHECK(s.cancelled == cancelled.load());
-    CHECK(static_cast<std::size_t>(ran.load()) + s.cancelled == 50);
+    CHECK(s.canceled == canceled.load());
+    CHECK(static_cast<std::size_t>(ran.load()) + s.canceled == 50);
     CHECK(total(s) == 50);
 }
 

@@ -15,7 +15,7 @@ package weftbench
 //   Context/CancelTree/depth=D       Go's own BenchmarkCancelTree (src/context/
 //                                    benchmark_test.go), Root=OpenCanceler only.
 //   Context/WithTimeout              WithTimeout(parent, time.Hour) + cancel().
-//   Context/Err, Context/ErrCancelled  ctx.Err() on an active / a cancelled context.
+//   Context/Err, Context/ErrCanceled  ctx.Err() on an active / a canceled context.
 //   Context/SendRecv/cap100          100 sends then 100 receives on a cap-100 channel; ns per
 //                                    send+receive.
 //   Context/SendRecvCtx/cap100       the same, each operation in a select with
@@ -118,7 +118,7 @@ func BenchmarkContext(b *testing.B) {
 			errSink = ctx.Err()
 		}
 	})
-	b.Run("ErrCancelled", func(b *testing.B) {
+	b.Run("ErrCanceled", func(b *testing.B) {
 		ctx, cancel := context.WithCancel(context.Background())
 		_ = ctx.Done()
 		cancel()
@@ -148,14 +148,14 @@ func BenchmarkContext(b *testing.B) {
 				select {
 				case ch <- message(i):
 				case <-ctx.Done():
-					b.Fatal("cancelled")
+					b.Fatal("canceled")
 				}
 			}
 			for i := 0; i < C; i++ {
 				select {
 				case <-ch:
 				case <-ctx.Done():
-					b.Fatal("cancelled")
+					b.Fatal("canceled")
 				}
 			}
 		}

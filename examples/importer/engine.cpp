@@ -162,8 +162,8 @@ void rollback_quietly(connection& db) noexcept {
     } catch (...) {}
 }
 
-// Leaves with the context's cause when it was cancelled.
-void throw_if_cancelled(const weft::context& ctx) {
+// Leaves with the context's cause when it was canceled.
+void throw_if_canceled(const weft::context& ctx) {
     if (auto cause = weft::cause(ctx)) std::rethrow_exception(cause);
 }
 
@@ -208,7 +208,7 @@ void run_pipeline(const weft::context& ctx, const import_options& opt,
         db->create_schema();
         std::vector<business> rows;
         auto p = weft::pipeline(ctx) |
-                 weft::source<rows_chunk>([&](weft::emitter<rows_chunk>& emit) {
+                 weft::stage::source<rows_chunk>([&](weft::emitter<rows_chunk>& emit) {
                      rows_chunk chunk;
                      sheet_row r;
                      while (sh.reader.next(r)) {
@@ -221,7 +221,7 @@ void run_pipeline(const weft::context& ctx, const import_options& opt,
                      }
                      if (!chunk.empty()) emit(std::move(chunk));
                  }).name("read") |
-                 weft::map(
+                 weft::stage::map(
                      [&](rows_chunk&& chunk) {
                          checked_chunk out;
                          out.reserve(chunk.size());
@@ -229,10 +229,10 @@ void run_pipeline(const weft::context& ctx, const import_options& opt,
                              out.push_back(check(sh.header, required, std::move(r)));
                          return out;
                      },
-                     worker_count(opt), weft::ordered)
+                     worker_count(opt), weft::stage::ordered)
                      .name("validate") |
-                 weft::batch(ck.chunks_per_batch, opt.max_wait) |
-                 weft::sink([&](std::vector<checked_chunk>&& batch) {
+                 weft::stage::batch(ck.chunks_per_batch, opt.max_wait) |
+                 weft::stage::sink([&](std::vector<checked_chunk>&& batch) {
                      rows.clear();
                      for (auto& chunk : batch)
                          for (auto& c : chunk) {
@@ -311,19 +311,19 @@ void run_pooled(const weft::context& parent, const import_options& opt, std::siz
                 written.fetch_add(end - begin, std::memory_order_relaxed);
                 (void)idle.try_send(std::move(conn));
             });
-            if (!posted) break;  // cancelled: the cause is reported below
+            if (!posted) break;  // canceled: the cause is reported below
             meter.wrote();
         }
         pool.shutdown();
     }
-    throw_if_cancelled(ctx);
+    throw_if_canceled(ctx);
 }
 
 void run_tutorial(const weft::context& ctx, const import_options& opt,
                   const std::function<void(const progress&)>& on_progress, import_stats& st) {
     (void)check_url(opt.db_url);  // a bad URL is found before the file is read
     const std::vector<business> rows = read_all(opt, on_progress, st);
-    throw_if_cancelled(ctx);
+    throw_if_canceled(ctx);
     auto db = connect(opt.db_url, db_options());
     db->create_schema();
 
@@ -334,7 +334,7 @@ void run_tutorial(const weft::context& ctx, const import_options& opt,
         case method::sequential: {
             progress_meter meter(on_progress, &written, rows_read);
             for (const auto& b : rows) {
-                throw_if_cancelled(ctx);
+                throw_if_canceled(ctx);
                 db->insert_one(b);
                 written.fetch_add(1, std::memory_order_relaxed);
                 meter.wrote();

@@ -224,7 +224,7 @@ public:
         sigaddset(&set_, SIGUSR1);
         pthread_sigmask(SIG_BLOCK, &set_, &old_);
         thread_ = std::thread([this, c = std::move(cancel)] {
-            bool cancelled = false;
+            bool canceled = false;
             for (;;) {
                 siginfo_t info{};
                 if (sigwaitinfo(&set_, &info) < 0) continue;  // EINTR
@@ -232,12 +232,12 @@ public:
                     if (info.si_pid == getpid()) return;
                     continue;
                 }
-                if (cancelled) {
+                if (canceled) {
                     static const char msg[] = "\nweft-import: second signal: exiting now\n";
                     (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
                     _exit(exit_rejected);
                 }
-                cancelled = true;
+                canceled = true;
                 c(std::runtime_error(info.si_signo == SIGINT ? "interrupted (SIGINT)"
                                                              : "terminated (SIGTERM)"));
             }

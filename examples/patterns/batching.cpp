@@ -38,7 +38,7 @@ struct table {
 int main() {
     table db;
     weft::channel<int> inserted(16);  // the sink tells the source that an insert happened
-    auto p = weft::pipeline() | weft::source<row>([&](weft::emitter<row>& emit) {
+    auto p = weft::pipeline() | weft::stage::source<row>([&](weft::emitter<row>& emit) {
                  int id = 0;
                  for (int i = 0; i < 25; ++i)
                      if (!emit(row{++id, "business " + std::to_string(id)})) return;
@@ -47,7 +47,7 @@ int main() {
                  for (int i = 0; i < 7; ++i)
                      if (!emit(row{++id, "business " + std::to_string(id)})) return;
              }) |
-             weft::batch(10, 100ms) | weft::sink([&](std::vector<row> batch) {
+             weft::stage::batch(10, 100ms) | weft::stage::sink([&](std::vector<row> batch) {
                  db.bulk_insert(std::move(batch));
                  (void)inserted.try_send(db.inserts);
              });

@@ -55,7 +55,7 @@ public:
 };
 
 // The services. The local one never waits; the remote ones take the checkout's context and give
-// up, with its error, when it is cancelled (Go: select on ctx.Done() and time.After).
+// up, with its error, when it is canceled (Go: select on ctx.Done() and time.After).
 std::string validate_inventory(const order& o) {
     return std::to_string(o.quantity) + " x " + o.item + " reserved";
 }
@@ -117,7 +117,7 @@ void checkout(const order& o) {
     std::vector<std::string> others;
     for (const auto& e : g.errors())
         if (e != err) others.push_back(message(e));
-    std::sort(others.begin(), others.end());  // the cancelled checks end in any order
+    std::sort(others.begin(), others.end());  // the canceled checks end in any order
     for (const auto& m : others) std::printf("  => then: %s\n", m.c_str());
 }
 

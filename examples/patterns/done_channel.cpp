@@ -77,17 +77,17 @@ void stop_with_queued_jobs() {
         queued.emplace_back(id, pool.submit([] { std::printf("never printed\n"); }));
 
     // Cancels stop_context(), takes the five queued jobs out, waits for the two running ones.
-    // The jobs it returns are dropped here, so each future holds weft::task_cancelled.
+    // The jobs it returns are dropped here, so each future holds weft::task_canceled.
     (void)pool.stop();
-    std::vector<int> cancelled;
+    std::vector<int> canceled;
     for (auto& [id, f] : queued) {
         try {
             f.get();
-        } catch (const weft::task_cancelled&) { cancelled.push_back(id); }
+        } catch (const weft::task_canceled&) { canceled.push_back(id); }
     }
     std::printf("stop: %d running jobs saw the done signal\n", saw_done.load());
-    std::printf("stop: %zu queued jobs cancelled: %s\n", cancelled.size(),
-                join_ints(cancelled).c_str());
+    std::printf("stop: %zu queued jobs canceled: %s\n", canceled.size(),
+                join_ints(canceled).c_str());
 }
 
 int main() {

@@ -44,23 +44,24 @@ int main() {
     std::atomic<int> malformed{0};
     int errors = 0;
     std::istringstream log(log_text);
-    auto p = weft::pipeline() | weft::source([&]() -> std::optional<std::string> {  // read
+    auto p = weft::pipeline() | weft::stage::source([&]() -> std::optional<std::string> {  // read
                  std::string line;
                  if (!std::getline(log, line)) return std::nullopt;
                  return line;
              }) |
-             weft::map(
+             weft::stage::map(
                  [&](const std::string& line) {  // parse, 4 threads, log order kept
                      auto e = parse(line);
                      if (!e) ++malformed;
                      return e;
                  },
-                 4, weft::ordered) |
-             weft::filter([](const std::optional<entry>& e) { return e && e->level == "ERROR"; }) |
-             weft::map([](std::optional<entry> e) {  // format
+                 4, weft::stage::ordered) |
+             weft::stage::filter(
+                 [](const std::optional<entry>& e) { return e && e->level == "ERROR"; }) |
+             weft::stage::map([](std::optional<entry> e) {  // format
                  return e->time.substr(11, 8) + " [" + e->service + "] " + e->message;
              }) |
-             weft::sink([&](const std::string& line) {
+             weft::stage::sink([&](const std::string& line) {
                  std::printf("%s\n", line.c_str());
                  ++errors;
              });

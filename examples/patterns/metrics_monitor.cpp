@@ -40,7 +40,7 @@ struct summary {
 };
 
 // The for-select loop. It ends when the metrics channel is closed and drained (every service
-// has finished) or when ctx is cancelled (shutdown), whichever comes first.
+// has finished) or when ctx is canceled (shutdown), whichever comes first.
 summary monitor(const weft::context& ctx, weft::receiver<sample> metrics,
                 std::chrono::milliseconds period) {
     summary s;
@@ -106,10 +106,10 @@ void until_closed() {
     std::printf("  periodic flushes: %s\n", s.flushes >= 1 ? "at least 1" : "none");
 }
 
-// Shutdown: the monitor stops when its context is cancelled. The metrics channel is a
+// Shutdown: the monitor stops when its context is canceled. The metrics channel is a
 // rendezvous: every send that returned was received, and is aggregated before the monitor's
 // next select, which then finds only ctx.done() ready.
-void until_cancelled() {
+void until_canceled() {
     auto [ctx, cancel] = weft::with_cancel(weft::background());
     weft::channel<sample> metrics(0);
     weft::channel<summary> result(1);
@@ -124,5 +124,5 @@ void until_cancelled() {
 
 int main() {
     until_closed();
-    until_cancelled();
+    until_canceled();
 }

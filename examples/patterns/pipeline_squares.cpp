@@ -1,7 +1,7 @@
 // examples/patterns/pipeline_squares.cpp - the tutorial's first pipeline: generate numbers,
 // square them, keep the even squares. First as Go writes it (each stage a function that starts
 // a goroutine and returns the channel it writes), then as one weft::pipeline, then endless and
-// stopped by cancelling its context once three results have been read.
+// stopped by canceling its context once three results have been read.
 //
 // The Go original is examples/go/patterns/pipeline_squares/main.go; both print the same lines.
 // Deterministic: stdout is compared with pipeline_squares.expected.
@@ -56,10 +56,10 @@ void hand_made() {
 // thread of the pipeline is left.
 void one_pipeline() {
     std::printf("one pipeline:");
-    auto p = weft::pipeline() | weft::source({1, 2, 3, 4, 5, 6, 7, 8, 9, 10}) |
-             weft::map([](int n) { return n * n; }) |
-             weft::filter([](int n) { return n % 2 == 0; }) |
-             weft::sink([](int n) { std::printf(" %d", n); });
+    auto p = weft::pipeline() | weft::stage::source({1, 2, 3, 4, 5, 6, 7, 8, 9, 10}) |
+             weft::stage::map([](int n) { return n * n; }) |
+             weft::stage::filter([](int n) { return n % 2 == 0; }) |
+             weft::stage::sink([](int n) { std::printf(" %d", n); });
     auto result = p.run();
     std::printf(" (%s)\n", result.ok() ? "ok" : "failed");
 }
@@ -68,18 +68,18 @@ void one_pipeline() {
 // Every stage is blocked on a channel at that moment; each one sees the cancellation and ends.
 void stopped_after_three() {
     auto [ctx, cancel] = weft::with_cancel(weft::background());
-    auto p = weft::pipeline(ctx) | weft::source([n = 0]() mutable -> std::optional<int> {
+    auto p = weft::pipeline(ctx) | weft::stage::source([n = 0]() mutable -> std::optional<int> {
                  return ++n;  // never ends by itself
              }) |
-             weft::map([](int n) { return n * n; }) |
-             weft::filter([](int n) { return n % 2 == 0; });
+             weft::stage::map([](int n) { return n * n; }) |
+             weft::stage::filter([](int n) { return n % 2 == 0; });
     auto run = p.start();
     weft::receiver<int> results = run.output();
     std::printf("endless, stopped after three:");
     for (int i = 0; i < 3; ++i) std::printf(" %d", *results.receive());
     cancel();
     auto result = run.wait();
-    std::printf(" (%s)\n", result.cancelled() ? ctx.err().message().c_str() : "not cancelled");
+    std::printf(" (%s)\n", result.canceled() ? ctx.err().message().c_str() : "not canceled");
 }
 
 int main() {

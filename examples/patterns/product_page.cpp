@@ -2,7 +2,7 @@
 // Etsy does it): the listing, the reviews, shipping and recommendations. The calls are fanned
 // out to workers, their answers fanned back in with weft::merge, and the page is assembled in a
 // fixed order. The page has a 300 ms budget: a required part always comes in time here, the
-// optional recommendations are left out when they do not, and the late call is cancelled.
+// optional recommendations are left out when they do not, and the late call is canceled.
 //
 // The Go original is examples/go/patterns/product_page/main.go; both print the same lines.
 // Deterministic: the simulated latencies are far from the budget (at most 120 ms, or 900 ms),

@@ -1,7 +1,7 @@
 // examples/patterns/ride_matching.cpp - ride matching (as Uber does it): a ride request goes to
 // every nearby driver at once, their offers are fanned in with weft::merge, and the first
 // acceptable offer wins - within a 400 ms budget. Then the request is withdrawn from the other
-// drivers: cancelling the context stops the merge and every driver still deciding.
+// drivers: canceling the context stops the merge and every driver still deciding.
 //
 // The Go original is examples/go/patterns/ride_matching/main.go; both print the same lines.
 // Deterministic: a seeded simulation (splitmix64, written out in both programs) picks the

@@ -60,8 +60,8 @@ void direct() {
     std::printf("  deadline exceeded: %s\n", q.err == std::errc::timed_out ? "yes" : "no");
     auto [parent, cancel_parent] = weft::with_cancel(weft::background());
     auto [child, cancel_child] = weft::with_timeout(parent, 200ms);
-    cancel_parent();  // the caller gave up: the call's context is cancelled too
-    report("caller cancelled first", fetch_quote(child, 5000ms));
+    cancel_parent();  // the caller gave up: the call's context is canceled too
+    report("caller canceled first", fetch_quote(child, 5000ms));
 }
 
 // The Go idiom: run the call on its own thread and select on its result or the deadline. The

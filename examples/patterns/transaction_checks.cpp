@@ -59,7 +59,7 @@ const std::vector<check> checks = {
 void run_check(const weft::context& ctx, const check& c, const transaction& t,
                weft::sender<verdict> out) {
     auto latency = c.name == "sanctions" && t.sanctions_hang ? 1h : c.latency;
-    if (weft::sleep(ctx, latency)) return;  // cancelled or past the deadline: give up quietly
+    if (weft::sleep(ctx, latency)) return;  // canceled or past the deadline: give up quietly
     out.send(c.decide(t));                  // buffered for every check: never blocks
 }
 

@@ -48,7 +48,7 @@ struct send_result {
 
 // The outcome of a try_/timed receive: ok with a value, or empty / timeout / closed.
 template <class T>
-struct recv_result {
+struct receive_result {
     op_status status;
     std::optional<T> value;  // engaged iff status == ok
 
@@ -121,8 +121,8 @@ public:
     // closed; the value comes back in the result.
     send_result<T> send(T v) { return run(v, nullptr, true); }
 
-    // As send(v), giving up when ctx is cancelled (status cancelled, the value handed back).
-    // A context that is already cancelled wins over a ready channel. Defined in context.hpp.
+    // As send(v), giving up when ctx is canceled (status canceled, the value handed back).
+    // A context that is already canceled wins over a ready channel. Defined in context.hpp.
     send_result<T> send(const context& ctx, T v);
 
     // ok, or full (would block), or closed; never waits.
@@ -165,11 +165,11 @@ private:
 };
 
 template <class T>
-class recv_iterator;
+class receive_iterator;
 
 // The receiving verbs; D is the handle type that has them.
 template <class T, class D>
-class recv_api {
+class receive_api {
 public:
     // Blocks until a value arrives; an empty optional once the channel is closed and drained.
     std::optional<T> receive() {
@@ -178,46 +178,45 @@ public:
         return out;
     }
 
-    // As receive(), giving up when ctx is cancelled: ok with the value, or closed (and
-    // drained), or cancelled. A context that is already cancelled wins over a ready channel.
+    // As receive(), giving up when ctx is canceled: ok with the value, or closed (and
+    // drained), or canceled. A context that is already canceled wins over a ready channel.
     // Defined in context.hpp.
-    [[nodiscard]] recv_result<T> receive(const context& ctx);
+    [[nodiscard]] receive_result<T> receive(const context& ctx);
 
     // ok with the value, or empty (would block), or closed (and drained); never waits.
-    [[nodiscard]] recv_result<T> try_receive() { return result(nullptr, false); }
+    [[nodiscard]] receive_result<T> try_receive() { return result(nullptr, false); }
 
     template <class Rep, class Per>
-    [[nodiscard]] recv_result<T> receive_for(const std::chrono::duration<Rep, Per>& d) {
+    [[nodiscard]] receive_result<T> receive_for(const std::chrono::duration<Rep, Per>& d) {
         auto deadline = deadline_after(d);
         return result(&deadline, true);
     }
     template <class Clock, class Dur>
-    [[nodiscard]] recv_result<T> receive_until(const std::chrono::time_point<Clock, Dur>& tp) {
+    [[nodiscard]] receive_result<T> receive_until(const std::chrono::time_point<Clock, Dur>& tp) {
         auto deadline = to_steady(tp);
         return result(&deadline, true);
     }
 
     // `for (auto& v : rx)` receives until the channel is closed and drained.
-    recv_iterator<T> begin() {
-        return recv_iterator<T>(access::shared(static_cast<const D&>(*this)));
+    receive_iterator<T> begin() {
+        return receive_iterator<T>(access::shared(static_cast<const D&>(*this)));
     }
     std::default_sentinel_t end() const noexcept { return {}; }
 
 private:
-    recv_result<T> result(const clock::time_point* deadline, bool block) {
-        recv_result<T> r{op_status::ok, std::nullopt};
+    receive_result<T> result(const clock::time_point* deadline, bool block) {
+        receive_result<T> r{op_status::ok, std::nullopt};
         r.status = run(r.value, deadline, block);
         return r;
     }
     op_status run(std::optional<T>& out, const clock::time_point* deadline, bool block) {
-        return recv_into(access::state(static_cast<const D&>(*this)), out, deadline, block);
+        return receive_into(access::state(static_cast<const D&>(*this)), out, deadline, block);
     }
-    friend class recv_iterator<T>;
+    friend class receive_iterator<T>;
 
-public:
-    // Shared with the iterator; not part of the API.
-    static op_status recv_into(chan_state<T>* s, std::optional<T>& out,
-                               const clock::time_point* deadline, bool block) {
+    // Shared with the iterator.
+    static op_status receive_into(chan_state<T>* s, std::optional<T>& out,
+                                  const clock::time_point* deadline, bool block) {
         if (s) return s->visit([&](auto& f) { return f.recv(out, deadline, block); });
         if (!block) return op_status::empty;
         block_forever(deadline);
@@ -226,30 +225,30 @@ public:
 };
 
 template <class T>
-class recv_iterator {
+class receive_iterator {
 public:
     using iterator_category = std::input_iterator_tag;
     using value_type = T;
     using difference_type = std::ptrdiff_t;
 
-    recv_iterator() = default;
-    explicit recv_iterator(std::shared_ptr<chan_state<T>> s) : s_(std::move(s)) { next(); }
+    receive_iterator() = default;
+    explicit receive_iterator(std::shared_ptr<chan_state<T>> s) : s_(std::move(s)) { next(); }
 
     T& operator*() const { return *cur_; }
     T* operator->() const { return &*cur_; }
-    recv_iterator& operator++() {
+    receive_iterator& operator++() {
         next();
         return *this;
     }
     void operator++(int) { next(); }
-    friend bool operator==(const recv_iterator& it, std::default_sentinel_t) noexcept {
+    friend bool operator==(const receive_iterator& it, std::default_sentinel_t) noexcept {
         return !it.cur_;
     }
 
 private:
     void next() {
         cur_.reset();
-        (void)recv_api<T, receiver<T>>::recv_into(s_.get(), cur_, nullptr, true);
+        (void)receive_api<T, receiver<T>>::receive_into(s_.get(), cur_, nullptr, true);
     }
     std::shared_ptr<chan_state<T>> s_;  // keeps the channel alive, as a Go range does
     mutable std::optional<T> cur_;
@@ -259,7 +258,7 @@ private:
 
 // The receive-only view of a channel (Go's <-chan T).
 template <class T>
-class receiver : public detail::handle<T>, public detail::recv_api<T, receiver<T>> {
+class receiver : public detail::handle<T>, public detail::receive_api<T, receiver<T>> {
 public:
     receiver() noexcept = default;
 
@@ -288,7 +287,7 @@ private:
 template <class T>
 class channel : public detail::handle<T>,
                 public detail::send_api<T, channel<T>>,
-                public detail::recv_api<T, channel<T>> {
+                public detail::receive_api<T, channel<T>> {
     // A value is moved into a slot or a waiting receiver after the slot or receiver has been
     // claimed; a move that threw there would strand the other side. Wrap such a T in a
     // std::unique_ptr.

@@ -5,15 +5,15 @@
 //     weft::select(weft::on_receive(results, [&](auto r) { ... }),
 //                  weft::on_receive(ctx.done(), [&] { ... }));   // cancellation is a channel
 //
-// Semantics (Go's): cancelling a context cancels its descendants, never its ancestors. The first
-// cancellation wins, for err() and for cause(). A child of a cancelled parent is born cancelled
+// Semantics (Go's): canceling a context cancels its descendants, never its ancestors. The first
+// cancellation wins, for err() and for cause(). A child of a canceled parent is born canceled
 // with the parent's error and cause. cancel() requests and never waits; calling it again does
 // nothing. done() is closed on cancellation and is nil (never ready) for a context that can never
-// be cancelled. There is no thread per context and none per deadline: deadlines are entries in
+// be canceled. There is no thread per context and none per deadline: deadlines are entries in
 // the one timer service.
 //
 // Beyond Go: a context whose handles are all gone leaves its parent by itself (Go needs the
-// cancel call, and vet's lostcancel check, for that); a cancelled child leaves its parent at
+// cancel call, and vet's lostcancel check, for that); a canceled child leaves its parent at
 // once, so a long-lived parent spawning millions of short children does not grow.
 //
 // Invariants:
@@ -26,7 +26,7 @@
 // - A cancel_node's state_ goes from 0 to one context_errc exactly once, under lock_, after
 //   cause_ is written; cause_ never changes again. So err() and cause() are lock-free reads.
 // - Lock order: a node's lock is never held while another node's lock is taken, nor while a
-//   channel is closed, a stop_source fires, a hook runs or a child is cancelled: the canceller
+//   channel is closed, a stop_source fires, a hook runs or a child is canceled: the canceller
 //   detaches what it must notify under its lock and notifies after unlocking.
 // - A link (child context, after_func record, cancel hook) is dispatched through function
 //   pointers written at construction, never through a virtual call: a child being destroyed
@@ -102,7 +102,7 @@ struct std::is_error_code_enum<weft::context_errc> : std::true_type {};
 
 WEFT_BEGIN_NAMESPACE
 
-// The cause of a context cancelled without an explicit one: it carries err().
+// The cause of a context canceled without an explicit one: it carries err().
 class context_error : public std::system_error {
 public:
     explicit context_error(context_errc e) : std::system_error(make_error_code(e)) {}
@@ -187,7 +187,7 @@ public:
             if (const void* v = n->own_value(key)) return v;
         return nullptr;
     }
-    // The nearest node (this or an ancestor) that can be cancelled; null: never cancelled.
+    // The nearest node (this or an ancestor) that can be canceled; null: never canceled.
     cancel_node* canceler() const noexcept { return canceler_; }
     const std::optional<clock::time_point>& deadline() const noexcept { return deadline_; }
     const std::shared_ptr<ctx_node>& parent() const noexcept { return parent_; }
@@ -225,7 +225,7 @@ public:
         }
     }
 
-    // Joins the parent's tree, or is born cancelled if the parent already is. Called once,
+    // Joins the parent's tree, or is born canceled if the parent already is. Called once,
     // right after construction, by the factory that owns the first shared_ptr.
     void attach() {
         if (!up_) return;
@@ -233,9 +233,9 @@ public:
         if (!up_->link(*this, r)) (void)cancel(r, false);
     }
 
-    // Cancels this node and its descendants, unless it already is cancelled. True iff this call
+    // Cancels this node and its descendants, unless it already is canceled. True iff this call
     // did it. Never waits for anyone (beyond a lock held for a few instructions). When any call
-    // returns, the winner's or not, err() reads cancelled and done() is closed.
+    // returns, the winner's or not, err() reads canceled and done() is closed.
     bool cancel(const cancel_reason& r, bool leave_parent) noexcept {
         ctx_link* detached = nullptr;
         ctx_link** tail = &detached;
@@ -269,7 +269,7 @@ public:
         }
         // A losing call closes done() too: the winner may not have done it yet (see state()),
         // and close() is idempotent. Every closer has seen state_ stored, so a waiter it wakes
-        // reads the context as cancelled.
+        // reads the context as canceled.
         if (done) done->visit([](auto& f) { (void)f.close(); });
         if (!won) return false;
         if (stop) stop->request_stop();
@@ -311,7 +311,7 @@ public:
         std::lock_guard lock(lock_);
         if (!done_) {
             done_ = std::make_shared<chan_state<std::monostate>>(0);
-            // Already cancelled: nobody can be waiting on a channel that did not exist.
+            // Already canceled: nobody can be waiting on a channel that did not exist.
             if (state_.load(std::memory_order_relaxed) != 0)
                 (void)done_->visit([](auto& f) { return f.close(); });
             // release: publishes done_ to the lock-free path above.
@@ -322,19 +322,19 @@ public:
 
     std::stop_token stop_token() {
         std::stop_source* s;
-        bool cancelled;
+        bool canceled;
         {
             std::lock_guard lock(lock_);
             if (!stop_) stop_ = std::make_unique<std::stop_source>();
             s = stop_.get();
-            cancelled = state_.load(std::memory_order_relaxed) != 0;
+            canceled = state_.load(std::memory_order_relaxed) != 0;
         }
         // A cancel() that ran before stop_ existed could not request the stop; do it here.
-        if (cancelled) s->request_stop();
+        if (canceled) s->request_stop();
         return s->get_token();
     }
 
-    // Adds `l` to this node's list. False (and `r` set) if this node is already cancelled.
+    // Adds `l` to this node's list. False (and `r` set) if this node is already canceled.
     bool link(ctx_link& l, cancel_reason& r) noexcept {
         std::lock_guard lock(lock_);
         if (int s = state_.load(std::memory_order_relaxed); s != 0) {
@@ -350,7 +350,7 @@ public:
     }
 
     // Snapshot of the number of linked children, after_func records and hooks (for tests:
-    // a cancelled or destroyed child must not stay here).
+    // a canceled or destroyed child must not stay here).
     std::size_t links() noexcept {
         std::lock_guard lock(lock_);
         std::size_t n = 0;
@@ -383,7 +383,7 @@ private:
         (void)c->cancel(r, false);  // the parent has already dropped it from its list
     }
 
-    // What the derived nodes release once cancelled (a timer entry, a stop_callback).
+    // What the derived nodes release once canceled (a timer entry, a stop_callback).
     void after_cancel() noexcept;
     // Drops an after_func record linked here when this node dies (see ~cancel_node).
     static void orphan(ctx_link* l) noexcept;
@@ -415,7 +415,7 @@ public:
         std::weak_ptr<ctx_node> weak = weak_from_this();
         const auto id = timer_service::instance().schedule(d, [weak] {
             // The entry does not keep the context alive: a context nobody holds expires
-            // silently (its destructor has already cancelled this entry, or is about to).
+            // silently (its destructor has already canceled this entry, or is about to).
             if (auto self = weak.lock()) static_cast<deadline_node&>(*self).expire();
         });
         if (id == 0) {  // the process is exiting: end the wait now rather than never
@@ -429,7 +429,7 @@ public:
 
     void expire() noexcept { (void)cancel({context_errc::deadline_exceeded, cause_}, true); }
 
-    // Drops the timer entry, so that no timer remains once the context is cancelled or gone.
+    // Drops the timer entry, so that no timer remains once the context is canceled or gone.
     void release() noexcept {
         // acq_rel: see arm().
         const auto id = entry_.exchange(released, std::memory_order_acq_rel);
@@ -459,7 +459,7 @@ public:
         if (armed_.exchange(armed, std::memory_order_acq_rel) == released) callback_.reset();
     }
 
-    // Deregisters from the stop_source: once cancelled, nothing points here. Waits if the
+    // Deregisters from the stop_source: once canceled, nothing points here. Waits if the
     // callback is running on another thread (its cancel() is then a no-op).
     void release() noexcept {
         if (armed_.exchange(released, std::memory_order_acq_rel) == armed) callback_.reset();
@@ -518,7 +518,7 @@ public:
 
     // Registers with the context; runs f at once (on its own thread) if it is already done.
     void start(std::shared_ptr<after_func_record> self) {
-        if (!up_) return;  // never cancelled: f never runs, stop() always succeeds
+        if (!up_) return;  // never canceled: f never runs, stop() always succeeds
         self_ = self;
         cancel_reason r{context_errc::canceled, nullptr};
         if (up_->link(*this, r)) return;
@@ -593,7 +593,7 @@ public:
     cancel_hook(const cancel_hook&) = delete;
     cancel_hook& operator=(const cancel_hook&) = delete;
 
-    // False: the context is already cancelled (the callback is not called) or cannot be.
+    // False: the context is already canceled (the callback is not called) or cannot be.
     bool add(const context& ctx) noexcept;
     void remove() noexcept {
         if (!node_ || node_->unlink(*this)) return;
@@ -632,7 +632,7 @@ private:
 }  // namespace detail
 
 // A context: a cheap copyable handle to a node of a cancellation tree. A default-constructed
-// context is background(): never cancelled, no deadline, no values.
+// context is background(): never canceled, no deadline, no values.
 //
 // @par Thread safety
 // Every member may be called concurrently on copies of the same context.
@@ -640,22 +640,22 @@ class context {
 public:
     context() noexcept = default;
 
-    // Closed when the context is cancelled. A nil receiver (never ready) for a context that
-    // can never be cancelled, as in Go.
+    // Closed when the context is canceled. A nil receiver (never ready) for a context that
+    // can never be canceled, as in Go.
     receiver<std::monostate> done() const {
         auto* c = n_ ? n_->canceler() : nullptr;
         if (!c) return {};
         return detail::access::make<receiver<std::monostate>>(c->done());
     }
 
-    // Empty while active; context_errc::canceled or deadline_exceeded once cancelled.
+    // Empty while active; context_errc::canceled or deadline_exceeded once canceled.
     std::error_code err() const noexcept {
         auto* c = n_ ? n_->canceler() : nullptr;
         const int s = c ? c->state() : 0;
         return s ? make_error_code(static_cast<context_errc>(s)) : std::error_code{};
     }
 
-    // When the context will be cancelled by itself, if ever.
+    // When the context will be canceled by itself, if ever.
     std::optional<std::chrono::steady_clock::time_point> deadline() const noexcept {
         return n_ ? n_->deadline() : std::nullopt;
     }
@@ -667,9 +667,9 @@ public:
         return n_ ? static_cast<const T*>(n_->find(&key)) : nullptr;
     }
 
-    // A token whose stop is requested when this context is cancelled (for std::jthread, a
+    // A token whose stop is requested when this context is canceled (for std::jthread, a
     // std::condition_variable_any wait, or any stop_token-aware API). For a context that can
-    // never be cancelled, a token with stop_possible() == false.
+    // never be canceled, a token with stop_possible() == false.
     std::stop_token stop_token() const {
         auto* c = n_ ? n_->canceler() : nullptr;
         return c ? c->stop_token() : std::stop_token{};
@@ -704,7 +704,7 @@ inline bool cancel_hook::add(const context& ctx) noexcept {
 }
 }  // namespace detail
 
-// The root of every tree: never cancelled. todo() is the same, spelled "not decided yet".
+// The root of every tree: never canceled. todo() is the same, spelled "not decided yet".
 inline context background() noexcept { return {}; }
 inline context todo() noexcept { return {}; }
 
@@ -761,7 +761,7 @@ struct cancel_access {
 };
 }  // namespace detail
 
-// A child that is cancelled when `cancel` is called or when `parent` is.
+// A child that is canceled when `cancel` is called or when `parent` is.
 inline cancelable<cancel_func> with_cancel(const context& parent) {
     const auto& p = detail::context_access::node(parent);
     auto n = std::make_shared<detail::cancel_node>(p, p ? p->deadline() : std::nullopt);
@@ -777,7 +777,7 @@ inline cancelable<cancel_cause_func> with_cancel_cause(const context& parent) {
     return detail::cancel_access::make<cancel_cause_func>(std::move(n));
 }
 
-// A child that is also cancelled, with deadline_exceeded and `cause` (none: the context_error
+// A child that is also canceled, with deadline_exceeded and `cause` (none: the context_error
 // for deadline_exceeded), at `deadline` (any clock; measured on steady_clock). A deadline no
 // earlier than the parent's adds nothing: the result is with_cancel(parent), as in Go.
 template <class Clock, class Dur>
@@ -824,7 +824,7 @@ context with_value(const context& parent, const context_key<T>& key, V&& value) 
         std::make_shared<detail::value_node<T>>(p, &key, T(std::forward<V>(value))));
 }
 
-// A child that sees the parent's values but is never cancelled and has no deadline (for work
+// A child that sees the parent's values but is never canceled and has no deadline (for work
 // that must finish even when the request that started it is abandoned).
 inline context without_cancel(const context& parent) {
     struct detached_node final : detail::ctx_node {
@@ -835,7 +835,7 @@ inline context without_cancel(const context& parent) {
         std::make_shared<detached_node>(detail::context_access::node(parent)));
 }
 
-// A child that is cancelled (canceled) when `token`'s stop is requested, or when `parent` is.
+// A child that is canceled (canceled) when `token`'s stop is requested, or when `parent` is.
 // With std::jthread: `[](std::stop_token st) { auto ctx = weft::with_stop_token({}, st); ... }`.
 inline context with_stop_token(const context& parent, std::stop_token token) {
     auto n = std::make_shared<detail::stop_node>(detail::context_access::node(parent));
@@ -906,13 +906,13 @@ template <class T, class D>
 send_result<T> detail::send_api<T, D>::send(const context& ctx, T v) {
     auto done = ctx.done();
     if (!done) return send(std::move(v));
-    if (ctx.err()) return {op_status::cancelled, std::optional<T>(std::move(v))};
-    // A cancelled context wins over a ready channel (checked above); otherwise try first:
+    if (ctx.err()) return {op_status::canceled, std::optional<T>(std::move(v))};
+    // A canceled context wins over a ready channel (checked above); otherwise try first:
     // no select machinery when the value goes through at once.
     auto r = try_send(std::move(v));
     if (r.status != op_status::full) return r;
     v = std::move(*r.value);
-    op_status st = op_status::cancelled;
+    op_status st = op_status::canceled;
     (void)::weft::select(on_send(static_cast<const D&>(*this), v,
                                  [&](bool sent) { st = sent ? op_status::ok : op_status::closed; }),
                          on_receive(done, [] {}));
@@ -921,17 +921,17 @@ send_result<T> detail::send_api<T, D>::send(const context& ctx, T v) {
 }
 
 template <class T, class D>
-recv_result<T> detail::recv_api<T, D>::receive(const context& ctx) {
+receive_result<T> detail::receive_api<T, D>::receive(const context& ctx) {
     auto done = ctx.done();
     if (!done) {
         auto v = receive();
         const op_status st = v ? op_status::ok : op_status::closed;
         return {st, std::move(v)};
     }
-    if (ctx.err()) return {op_status::cancelled, std::nullopt};
+    if (ctx.err()) return {op_status::canceled, std::nullopt};
     auto r = try_receive();
     if (r.status != op_status::empty) return r;
-    recv_result<T> out{op_status::cancelled, std::nullopt};
+    receive_result<T> out{op_status::canceled, std::nullopt};
     (void)::weft::select(on_receive(static_cast<const D&>(*this),
                                     [&](std::optional<T> x) {
                                         out.status = x ? op_status::ok : op_status::closed;

@@ -14,7 +14,7 @@
 //   As in Go, f takes no context: it captures the one it needs (g.context(), usually).
 // - The first error is the one wait() returns. In a group made from a parent context, the first
 //   error also cancels context() with that error as its cause (weft::cause(ctx); Go 1.20's
-//   context.Cause), before the failing task counts as finished. A parent cancelled first wins:
+//   context.Cause), before the failing task counts as finished. A parent canceled first wins:
 //   the cause is then the parent's.
 // - wait() blocks until every task has finished, including tasks that tasks started meanwhile,
 //   then cancels context() as Go's Wait does (cause: the first error, or context_error(canceled)
@@ -26,7 +26,7 @@
 // - A default-constructed group (Go's zero Group) has no context: context() is background() and
 //   an error cancels nothing.
 // - After wait() the group can be used again: the first error stays the first, errors() keeps
-//   growing, and context() stays cancelled (as in Go).
+//   growing, and context() stays canceled (as in Go).
 //
 // @par Beyond Go
 // - An exception escaping a task is an error like any other: it never reaches std::terminate
@@ -76,7 +76,7 @@
 //   thread it ever started has been joined. wait() and the destructor return only once they have
 //   seen it idle under mutex_.
 // - Nobody is woken while mutex_ is held: changed_ is notified after unlocking, and the context
-//   is cancelled after unlocking (cancelling runs its hooks). A task's thread may still touch the
+//   is canceled after unlocking (canceling runs its hooks). A task's thread may still touch the
 //   group after its last unlock (that notify, nothing else): the group outlives it because the
 //   group's owner joins the thread before the group can die.
 #pragma once
@@ -125,7 +125,7 @@ public:
     // Go's zero Group: no context, no limit.
     error_group() noexcept = default;
 
-    // Go's WithContext(parent): context() is a child of parent, cancelled by the first error
+    // Go's WithContext(parent): context() is a child of parent, canceled by the first error
     // or by wait(), whichever comes first.
     explicit error_group(const weft::context& parent) {
         auto [ctx, cancel] = with_cancel_cause(parent);
@@ -304,8 +304,8 @@ private:
                 errors_.push_back(e);
             } catch (...) {}  // out of memory: errors() misses this one; first_ is kept anyway
         }
-        // After unlocking: cancelling runs the context's hooks. Before the task counts as
-        // finished, so wait() and the next task started in its slot see the context cancelled.
+        // After unlocking: canceling runs the context's hooks. Before the task counts as
+        // finished, so wait() and the next task started in its slot see the context canceled.
         if (first) cancel_(e);
     }
 

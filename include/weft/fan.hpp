@@ -33,7 +33,7 @@
 //
 // @par Stopping, and what happens to an item in flight
 // Every fan runs under a child of the given context (background() if none). It stops when that
-// context is cancelled (the parent's cancellation or deadline, or cancel() on the handle, or the
+// context is canceled (the parent's cancellation or deadline, or cancel() on the handle, or the
 // handle's destructor), or when f (or a copy made by tee) throws: the first exception cancels
 // the fan with itself as the cause. A stopped fan takes nothing more from its inputs; a thread
 // that was waiting to receive or to send wakes up, and an item it held is dropped - destroyed
@@ -49,7 +49,7 @@
 // fan_out, merge and tee return a weft::fan<T>, which owns the fan's threads (std::threads).
 // wait() joins them and returns why the fan ended: null when every input was closed and drained
 // and every item sent; the first exception thrown by f (or by a copy); or, when the context was
-// cancelled first, its cause (weft::cause: a weft::context_error for cancel() or a deadline).
+// canceled first, its cause (weft::cause: a weft::context_error for cancel() or a deadline).
 // The destructor cancels the fan and joins its threads, as std::jthread does: no thread of a fan
 // outlives its handle, and a consumer that stops reading early cannot leak one (the classic Go
 // fan-in leak). So keep the handle while its outputs are read. Before it ends, a thread destroys
@@ -73,7 +73,7 @@
 //   only counters).
 // - Every wait of every thread is a select that includes the fan context's done(), so a stop
 //   always wakes it; the fast path of each hand-off is a try_ operation after one load of the
-//   context's state, and a context already cancelled wins over a ready channel.
+//   context's state, and a context already canceled wins over a ready channel.
 #pragma once
 
 #include <cstddef>
@@ -173,17 +173,17 @@ using fan_value_t = typename fan_input_of<std::remove_cvref_t<H>>::type;
 
 using done_rx = receiver<std::monostate>;
 
-// Receives into the empty `slot` unless the fan stops first: ok, closed or cancelled.
+// Receives into the empty `slot` unless the fan stops first: ok, closed or canceled.
 template <class T>
 op_status fan_receive(receiver<T>& in, std::optional<T>& slot, const context& ctx, done_rx& done) {
-    if (ctx.err()) return op_status::cancelled;
+    if (ctx.err()) return op_status::canceled;
     auto r = in.try_receive();
     if (r.status == op_status::ok) {
         slot.emplace(std::move(*r.value));
         return op_status::ok;
     }
     if (r.status == op_status::closed) return op_status::closed;
-    op_status st = op_status::cancelled;
+    op_status st = op_status::canceled;
     (void)select(on_receive(in,
                             [&](std::optional<T> v) {
                                 if (!v) {

@@ -2,11 +2,10 @@
 // joined by bounded channels, under one context.
 //
 //     auto p = weft::pipeline(ctx)
-//            | weft::source(lines)                      // a range, a generator or a receiver
-//            | weft::map(parse, 4, weft::ordered)       // 4 threads, output in input order
-//            | weft::filter(valid)
-//            | weft::batch(100, 50ms)                   // vectors of <= 100, oldest waits <= 50ms
-//            | weft::sink(write);
+//            | weft::stage::source(lines)                      // a range, a generator or a
+//            receiver | weft::stage::map(parse, 4, weft::stage::ordered)       // 4 threads, output
+//            in input order | weft::stage::filter(valid) | weft::stage::batch(100, 50ms) // vectors
+//            of <= 100, oldest waits <= 50ms | weft::stage::sink(write);
 //     weft::pipeline_result r = p.run();  // every thread joined; r.error, r.failed_stage, r.stages
 //
 // Stages: source (first), map, filter, batch, tap, and sink (last). A pipeline without a sink
@@ -31,7 +30,7 @@
 //   thrown by a stage (by a user function, by the source's range, or by the machinery, e.g.
 //   bad_alloc) cancels that child with the exception as the cause. Every wait of every stage
 //   also waits on the child's done(), so every stage stops: the value a stage held is dropped,
-//   nothing more is produced. Cancelling the parent context (or its deadline) stops the
+//   nothing more is produced. Canceling the parent context (or its deadline) stops the
 //   pipeline the same way. run() then reports the exception and the stage (index and name),
 //   or, for a cancellation from outside, the context's cause. Exceptions thrown after the
 //   pipeline began to stop are consequences of the stop and are not reported.
@@ -104,8 +103,6 @@ WEFT_BEGIN_NAMESPACE
 
 // Whether a map or filter with several workers keeps the input order.
 enum class ordering { unordered, ordered };
-inline constexpr ordering unordered = ordering::unordered;
-inline constexpr ordering ordered = ordering::ordered;
 
 // Settings for a whole pipeline: weft::pipeline(ctx, {.capacity = 16}).
 struct pipeline_options {
@@ -131,19 +128,19 @@ struct stage_stats {
 // What run() / wait() report.
 struct pipeline_result {
     // Null when the pipeline ran to the end of its input. Otherwise the first exception thrown
-    // by a stage, or the cause of the context that cancelled it (a weft::context_error carrying
+    // by a stage, or the cause of the context that canceled it (a weft::context_error carrying
     // canceled / deadline_exceeded unless the canceller gave a cause).
     std::exception_ptr error;
-    // The index of the stage whose exception stopped the pipeline (empty: it was cancelled).
+    // The index of the stage whose exception stopped the pipeline (empty: it was canceled).
     std::optional<std::size_t> failed_stage;
     std::vector<stage_stats> stages;
 
     bool ok() const noexcept { return !error; }
     explicit operator bool() const noexcept { return ok(); }
     // Stopped by its context (the parent's cancellation or deadline, or pipeline_run::cancel).
-    bool cancelled() const noexcept { return error && !failed_stage; }
+    bool canceled() const noexcept { return error && !failed_stage; }
 
-    // "" when ok; "stage 2 (parse) failed: <what>"; "cancelled: <what>".
+    // "" when ok; "stage 2 (parse) failed: <what>"; "canceled: <what>".
     std::string message() const {
         if (!error) return {};
         std::string what = "unknown exception";
@@ -151,7 +148,7 @@ struct pipeline_result {
             std::rethrow_exception(error);
         } catch (const std::exception& e) { what = e.what(); } catch (...) {
         }
-        if (!failed_stage) return "cancelled: " + what;
+        if (!failed_stage) return "canceled: " + what;
         return "stage " + std::to_string(*failed_stage) + " (" + stages.at(*failed_stage).name +
                ") failed: " + what;
     }
@@ -269,7 +266,7 @@ public:
             error_ = e;
             failed_ = stage;
         }
-        outer_.cancel(e);  // after unlocking: cancelling wakes every blocked stage
+        outer_.cancel(e);  // after unlocking: canceling wakes every blocked stage
         return true;
     }
     void cancel() noexcept { outer_.cancel(nullptr); }
@@ -291,7 +288,7 @@ public:
             r.failed_stage = failed_;
         }
         if (!r.error && interrupted_.load(std::memory_order_relaxed)) {
-            r.error = cause(ctx);  // a thread stops early only once ctx is cancelled
+            r.error = cause(ctx);  // a thread stops early only once ctx is canceled
             if (!r.error) r.error = std::make_exception_ptr(context_error(context_errc::canceled));
         }
         outer_.cancel(nullptr);  // Go's `defer cancel()`: the child leaves its parent now
@@ -311,7 +308,7 @@ struct counters {
 };
 
 // The next value of `in`, or nothing when it is closed and drained (c.ended is then set) or
-// when the pipeline is stopping. A stage that failed or was cancelled cancels before its
+// when the pipeline is stopping. A stage that failed or was canceled cancels before its
 // output is closed, so "closed" is believed only if the pipeline is not stopping: a truncated
 // input must not pass for a complete one.
 template <class T, class H>
@@ -865,7 +862,7 @@ public:
         return std::move(static_cast<D&>(*this));
     }
     D capacity(std::size_t n) && {
-        static_assert(!D::is_sink, "weft::sink has no output channel, so no capacity");
+        static_assert(!D::is_sink, "weft::stage::sink has no output channel, so no capacity");
         capacity_ = n;
         return std::move(static_cast<D&>(*this));
     }
@@ -896,11 +893,11 @@ private:
 // map and filter take the same settings; Kind tells them apart (and names the stage).
 struct map_kind {
     static constexpr const char* name = "map";
-    static constexpr const char* qualified = "weft::map";
+    static constexpr const char* qualified = "weft::stage::map";
 };
 struct filter_kind {
     static constexpr const char* name = "filter";
-    static constexpr const char* qualified = "weft::filter";
+    static constexpr const char* qualified = "weft::stage::filter";
 };
 
 template <class F, class Kind>
@@ -953,7 +950,7 @@ public:
     sink_spec(F f, std::size_t workers)
         : spec_base<sink_spec>("sink"),
           f_(std::move(f)),
-          workers_(check_workers(workers, "weft::sink")) {}
+          workers_(check_workers(workers, "weft::stage::sink")) {}
 
 private:
     F f_;
@@ -966,9 +963,9 @@ public:
     static constexpr bool is_sink = false;
     batch_spec(std::size_t size, std::optional<std::chrono::steady_clock::duration> max_wait)
         : spec_base<batch_spec>("batch"), size_(size), max_wait_(max_wait) {
-        if (size == 0) throw std::invalid_argument("weft::batch: size must be at least 1");
+        if (size == 0) throw std::invalid_argument("weft::stage::batch: size must be at least 1");
         if (max_wait && *max_wait <= std::chrono::steady_clock::duration::zero())
-            throw std::invalid_argument("weft::batch: max_wait must be positive");
+            throw std::invalid_argument("weft::stage::batch: max_wait must be positive");
     }
 
 private:
@@ -1027,7 +1024,7 @@ private:
 };
 
 // The start of a pipeline: the context it runs under and its options. Follow it with
-// `| weft::source(...)`.
+// `| weft::stage::source(...)`.
 class pipeline_start {
 public:
     pipeline_start(const context& ctx, pipeline_options options) noexcept
@@ -1039,7 +1036,8 @@ private:
     friend struct detail::pipe::access;
 };
 
-// `weft::pipeline(ctx) | weft::source(...) | ...`: ctx is the parent of the pipeline's context.
+// `weft::pipeline(ctx) | weft::stage::source(...) | ...`: ctx is the parent of the pipeline's
+// context.
 inline pipeline_start pipeline(const context& ctx = background(), pipeline_options options = {}) {
     return pipeline_start(ctx, options);
 }
@@ -1094,9 +1092,10 @@ public:
 
     // Runs the pipeline to its end and joins every thread.
     pipeline_result run() {
-        static_assert(std::is_void_v<T>,
-                      "weft::pipeline: run() needs a pipeline that ends in weft::sink(f); for a "
-                      "pipeline whose output you read, call start() and read output()");
+        static_assert(
+            std::is_void_v<T>,
+            "weft::pipeline: run() needs a pipeline that ends in weft::stage::sink(f); for a "
+            "pipeline whose output you read, call start() and read output()");
         return start().wait();
     }
 
@@ -1149,18 +1148,21 @@ struct access {
     template <class T, class F>
     static auto attach(pipeline_of<T>&& p, map_spec<F>&& s) {
         constexpr bool ok = callable<F, T&&>;
-        static_assert(ok,
-                      "weft::map: the function cannot be called with the values of the previous "
-                      "stage (it is called as f(T&&) or f(const weft::context&, T&&), T being the "
-                      "previous stage's output type)");
+        static_assert(
+            ok,
+            "weft::stage::map: the function cannot be called with the values of the previous "
+            "stage (it is called as f(T&&) or f(const weft::context&, T&&), T being the "
+            "previous stage's output type)");
         if constexpr (ok) {
             using U = call_result_t<F, T&&>;
-            static_assert(!std::is_void_v<U>,
-                          "weft::map: the function returns void; use weft::tap(f) for a side "
-                          "effect, or weft::sink(f) to end the pipeline");
-            static_assert(std::is_void_v<U> || item_ok<U>,
-                          "weft::map: the function's result must be a nothrow move constructible "
-                          "object (wrap it in std::unique_ptr)");
+            static_assert(
+                !std::is_void_v<U>,
+                "weft::stage::map: the function returns void; use weft::stage::tap(f) for a side "
+                "effect, or weft::stage::sink(f) to end the pipeline");
+            static_assert(
+                std::is_void_v<U> || item_ok<U>,
+                "weft::stage::map: the function's result must be a nothrow move constructible "
+                "object (wrap it in std::unique_ptr)");
             if constexpr (!std::is_void_v<U> && item_ok<U>) {
                 return add_workers<kind::map, T, U>(std::move(p), std::move(s));
             }
@@ -1171,13 +1173,14 @@ struct access {
     static auto attach(pipeline_of<T>&& p, filter_spec<F>&& s) {
         constexpr bool ok = callable<F, const T&>;
         static_assert(ok,
-                      "weft::filter: the predicate cannot be called with the values of the "
+                      "weft::stage::filter: the predicate cannot be called with the values of the "
                       "previous stage (it is called as f(const T&) or f(const weft::context&, "
                       "const T&))");
         if constexpr (ok) {
-            static_assert(std::is_constructible_v<bool, call_result_t<F, const T&>>,
-                          "weft::filter: the predicate must return something that converts to "
-                          "bool (true: keep the value)");
+            static_assert(
+                std::is_constructible_v<bool, call_result_t<F, const T&>>,
+                "weft::stage::filter: the predicate must return something that converts to "
+                "bool (true: keep the value)");
             return add_workers<kind::filter, T, T>(std::move(p), std::move(s));
         }
     }
@@ -1202,9 +1205,10 @@ struct access {
     template <class T, class F>
     static auto attach(pipeline_of<T>&& p, tap_spec<F>&& s) {
         constexpr bool ok = callable<F, const T&>;
-        static_assert(ok,
-                      "weft::tap: the function cannot be called with the values of the previous "
-                      "stage (it is called as f(const T&) or f(const weft::context&, const T&))");
+        static_assert(
+            ok,
+            "weft::stage::tap: the function cannot be called with the values of the previous "
+            "stage (it is called as f(const T&) or f(const weft::context&, const T&))");
         if constexpr (ok) {
             auto& st = *p.s_;
             const std::size_t index = st.next_index();
@@ -1218,9 +1222,10 @@ struct access {
     template <class T, class F>
     static auto attach(pipeline_of<T>&& p, sink_spec<F>&& s) {
         constexpr bool ok = callable<F, T&&>;
-        static_assert(ok,
-                      "weft::sink: the function cannot be called with the values of the previous "
-                      "stage (it is called as f(T&&) or f(const weft::context&, T&&))");
+        static_assert(
+            ok,
+            "weft::stage::sink: the function cannot be called with the values of the previous "
+            "stage (it is called as f(T&&) or f(const weft::context&, T&&))");
         if constexpr (ok) {
             auto& st = *p.s_;
             const std::size_t index = st.next_index();
@@ -1253,6 +1258,12 @@ void push_gen<F>::produce(const runtime& rt, Emit& emit, counters& c) {
 }  // namespace detail::pipe
 
 // --- The stages ---
+// In their own namespace, so that `using namespace std; using namespace weft;` leaves
+// std::map and these names unambiguous: weft::stage::map, weft::stage::batch.
+namespace stage {
+
+inline constexpr ordering unordered = ordering::unordered;
+inline constexpr ordering ordered = ordering::ordered;
 
 // A source from a range, a channel / receiver, or a generator function f() -> std::optional<T>
 // (an empty optional ends the input). An lvalue range is referenced (its values copied), an
@@ -1270,37 +1281,42 @@ auto source(S&& s) {
         constexpr bool from_value =
             owned ? std::is_constructible_v<T, std::ranges::range_rvalue_reference_t<D&>>
                   : std::is_constructible_v<T, std::ranges::range_reference_t<S&>>;
-        static_assert(from_value || owned,
-                      "weft::source: the values of an lvalue range are copied, and these cannot "
-                      "be; pass the range as an rvalue (std::move(v)) to move them out");
-        static_assert(from_value || !owned,
-                      "weft::source: the range's values cannot be converted to its value type");
-        static_assert(item_ok<T>,
-                      "weft::source: pipeline values must be nothrow move constructible (wrap "
-                      "the type in std::unique_ptr)");
+        static_assert(
+            from_value || owned,
+            "weft::stage::source: the values of an lvalue range are copied, and these cannot "
+            "be; pass the range as an rvalue (std::move(v)) to move them out");
+        static_assert(
+            from_value || !owned,
+            "weft::stage::source: the range's values cannot be converted to its value type");
+        static_assert(
+            item_ok<T>,
+            "weft::stage::source: pipeline values must be nothrow move constructible (wrap "
+            "the type in std::unique_ptr)");
         using R = std::conditional_t<owned, D, S&>;
         return source_spec<T, range_gen<R, owned>>(range_gen<R, owned>{std::forward<S>(s)});
     } else if constexpr (std::is_invocable_v<D&>) {
         using R = std::remove_cvref_t<std::invoke_result_t<D&>>;
         static_assert(is_optional<R>::value,
-                      "weft::source: a generator function must return std::optional<T> (an "
+                      "weft::stage::source: a generator function must return std::optional<T> (an "
                       "empty optional ends the input); for a function that pushes values, use "
-                      "weft::source<T>(f) with f(weft::emitter<T>&)");
+                      "weft::stage::source<T>(f) with f(weft::emitter<T>&)");
         if constexpr (is_optional<R>::value) {
             using T = typename R::value_type;
-            static_assert(item_ok<T>,
-                          "weft::source: pipeline values must be nothrow move constructible");
+            static_assert(
+                item_ok<T>,
+                "weft::stage::source: pipeline values must be nothrow move constructible");
             return source_spec<T, pull_gen<D>>(pull_gen<D>{std::forward<S>(s)});
         }
     } else {
-        static_assert(always_false<S>,
-                      "weft::source takes a range, a weft::channel<T> / receiver<T>, a function "
-                      "returning std::optional<T>, or (as source<T>(f)) a function taking "
-                      "weft::emitter<T>&");
+        static_assert(
+            always_false<S>,
+            "weft::stage::source takes a range, a weft::channel<T> / receiver<T>, a function "
+            "returning std::optional<T>, or (as source<T>(f)) a function taking "
+            "weft::emitter<T>&");
     }
 }
 
-// A source of the listed values: weft::source({1, 2, 3}).
+// A source of the listed values: weft::stage::source({1, 2, 3}).
 template <class T>
 auto source(std::initializer_list<T> values) {
     return source(std::vector<T>(values));
@@ -1313,14 +1329,15 @@ auto source(F&& f) {
     using D = std::remove_cvref_t<F>;
     static_assert(
         std::is_invocable_v<D&, emitter<T>&>,
-        "weft::source<T>(f): f must take a weft::emitter<T>& and call it with each value");
+        "weft::stage::source<T>(f): f must take a weft::emitter<T>& and call it with each value");
     static_assert(detail::pipe::item_ok<T>,
-                  "weft::source: pipeline values must be nothrow move constructible");
+                  "weft::stage::source: pipeline values must be nothrow move constructible");
     return detail::pipe::source_spec<T, detail::pipe::push_gen<D>>(
         detail::pipe::push_gen<D>{std::forward<F>(f)});
 }
 
-// f(T&&) -> U on `workers` threads; weft::ordered keeps the input order (see the file comment).
+// f(T&&) -> U on `workers` threads; weft::stage::ordered keeps the input order (see the file
+// comment).
 template <class F>
 auto map(F&& f, std::size_t workers = 1, ordering order = ordering::unordered) {
     return detail::pipe::map_spec<std::decay_t<F>>(std::forward<F>(f), workers, order);
@@ -1354,13 +1371,15 @@ detail::pipe::batch_spec batch(std::size_t size, std::chrono::duration<Rep, Per>
     return {size, std::chrono::ceil<std::chrono::steady_clock::duration>(max_wait)};
 }
 
+}  // namespace stage
+
 // --- Composition ---
 
 template <class S>
 auto operator|(const pipeline_start& p, S&& stage) {
     using D = std::remove_cvref_t<S>;
     static_assert(detail::pipe::is_source<D>::value,
-                  "weft::pipeline: a pipeline starts with weft::source(...)");
+                  "weft::pipeline: a pipeline starts with weft::stage::source(...)");
     static_assert(!std::is_lvalue_reference_v<S>,
                   "weft::pipeline: pass the stage as an rvalue (std::move(stage))");
     if constexpr (detail::pipe::is_source<D>::value && !std::is_lvalue_reference_v<S>)
@@ -1371,7 +1390,7 @@ template <class T, class S>
 auto operator|(pipeline_of<T>&& p, S&& stage) {
     using D = std::remove_cvref_t<S>;
     static_assert(detail::pipe::is_spec<D>::value,
-                  "weft::pipeline: only stages (weft::map, filter, batch, tap, sink) can be "
+                  "weft::pipeline: only stages (weft::stage::map, filter, batch, tap, sink) can be "
                   "added with |");
     static_assert(!detail::pipe::is_source<D>::value,
                   "weft::pipeline: a pipeline has one source, and it comes first");

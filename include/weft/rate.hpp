@@ -45,7 +45,7 @@
 // - Errors are std::error_codes: rate_errc::exceeds_burst (== std::errc::invalid_argument) and
 //   rate_errc::would_exceed_deadline (== std::errc::timed_out, as a context's deadline_exceeded
 //   is); Go returns formatted errors.
-// - A reservation under the inf limit takes no tokens, so cancelling it gives none back (Go's
+// - A reservation under the inf limit takes no tokens, so canceling it gives none back (Go's
 //   gives back n tokens if the limit was lowered meanwhile). cancel() acts once.
 // - rate_permit (above), reserve_n(now, n, max_wait) (Go's internal reserveN, public here) and
 //   rate_reservation::time_to_act().
@@ -174,7 +174,7 @@ private:
     friend class rate_permit;
 
     rate_limiter* lim_ = nullptr;
-    int tokens_ = 0;  // taken from the bucket; 0 once cancelled (and under the inf limit)
+    int tokens_ = 0;  // taken from the bucket; 0 once canceled (and under the inf limit)
     time_point time_to_act_{};
     double limit_ = 0;  // the limit when the tokens were taken: they were priced at it
     bool ok_ = false;
@@ -225,7 +225,7 @@ public:
     duration delay() const { return r_.delay(); }
 
     // Gives the tokens back unless chan()'s value has been received. True iff it gave them back
-    // (false: used, already cancelled, or never granted). After it, chan() is nil.
+    // (false: used, already canceled, or never granted). After it, chan() is nil.
     bool cancel();
 
 private:
@@ -237,7 +237,7 @@ private:
     }
 
     rate_reservation r_;
-    std::optional<timer> timer_;  // engaged iff r_.ok() and not yet cancelled
+    std::optional<timer> timer_;  // engaged iff r_.ok() and not yet canceled
 };
 
 // Go's rate.Limiter: a token bucket of burst() tokens, refilled at limit() tokens per second.
@@ -514,7 +514,7 @@ inline std::error_code rate_limiter::wait_n(const context& ctx, int n) {
     }
     std::error_code result;
     weft::select(weft::on_receive(due->chan(), [] {}), weft::on_receive(done, [&] {
-                     // Cancelled before the tokens were due: give them back so that others
+                     // Canceled before the tokens were due: give them back so that others
                      // may go sooner (Go's Cancel; tokens already due stay taken).
                      r.cancel();
                      result = ctx.err();

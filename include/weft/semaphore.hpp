@@ -1,8 +1,8 @@
 // weft/semaphore.hpp - Go's golang.org/x/sync/semaphore: a weighted semaphore whose acquire can
-// be cancelled through a context.
+// be canceled through a context.
 //
 //     weft::semaphore sem(8);                       // 8 tokens in all
-//     if (auto ec = sem.acquire(ctx, 3)) return ec;  // ctx.err() if cancelled first
+//     if (auto ec = sem.acquire(ctx, 3)) return ec;  // ctx.err() if canceled first
 //     ...                                            // use 3 tokens' worth of the resource
 //     sem.release(3);
 //
@@ -38,12 +38,12 @@
 //   fit, and fits() refuses a newcomer while anyone is queued. A queued waiter's weight is at
 //   most size_ (larger requests never queue), so the head always fits once enough is released.
 // - A waiter lives on its acquirer's stack. It is in the queue, or granted (granted == true,
-//   out of the queue, in one granter's wake list), or removed by its cancelled owner; never two.
+//   out of the queue, in one granter's wake list), or removed by its canceled owner; never two.
 // - Nobody is woken while mu_ is held. grant() only moves waiters from the queue to a wake list;
 //   the granter closes their ready channels after unlocking. Until its ready channel is closed,
-//   a granted waiter's owner does not return (even a cancelled owner waits for that close), so
+//   a granted waiter's owner does not return (even a canceled owner waits for that close), so
 //   the granter may read the waiter after unlocking, up to the moment it closes that channel.
-// - Grant and cancellation may cross. A cancelled owner takes mu_ and looks at `granted`: not
+// - Grant and cancellation may cross. A canceled owner takes mu_ and looks at `granted`: not
 //   granted, it leaves the queue (and, if it was the head, lets the waiters behind it be
 //   re-examined); granted, it hands the tokens back, as x/sync does since go.dev/issue/63615, so
 //   the outcome does not depend on which case select happened to see first.
@@ -175,7 +175,7 @@ private:
     // The blocked path: w is queued and mu_ is not held.
     std::error_code wait(const context* ctx, receiver<std::monostate>& done, waiter& w) noexcept {
         if (!ctx || !done) {
-            // Nothing can cancel this wait (no context, or one that is never cancelled: its
+            // Nothing can cancel this wait (no context, or one that is never canceled: its
             // done() is nil), so no select is needed.
             (void)w.ready.receive();  // empty optional: closed, i.e. granted
             return {};

@@ -81,7 +81,7 @@ struct schedule_state {
 
 // Go's time.After: a receiver that delivers the deadline once, at or after now + d, and then
 // never again (the channel is not closed, exactly like Go's). d <= 0 delivers immediately.
-// The entry cannot be cancelled; it lives in the service until it fires. For a deadline that
+// The entry cannot be canceled; it lives in the service until it fires. For a deadline that
 // may be abandoned early, prefer `timer` (its destructor stops it) so a loop of selects with a
 // long timeout does not pile up entries.
 inline receiver<std::chrono::steady_clock::time_point> after(

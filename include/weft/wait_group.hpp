@@ -104,25 +104,25 @@ public:
         unregister_waiter();
     }
 
-    // As wait(), giving up when ctx is cancelled. Empty when the counter reached zero (that
+    // As wait(), giving up when ctx is canceled. Empty when the counter reached zero (that
     // wins if both happen), ctx.err() otherwise.
     std::error_code wait(const context& ctx) {
         if (counter(state_.load(std::memory_order_acquire)) == 0) return {};  // as in wait()
         if (auto e = ctx.err()) return e;
         struct wake {
             wait_group* wg;
-            bool cancelled = false;  // guarded by wg->mutex_
+            bool canceled = false;  // guarded by wg->mutex_
             static void fire(void* p) noexcept {
                 auto* w = static_cast<wake*>(p);
                 {
                     std::lock_guard lock(w->wg->mutex_);
-                    w->cancelled = true;
+                    w->canceled = true;
                 }
                 w->wg->cv_.notify_all();  // cancel_hook::remove keeps `w` alive until we return
             }
         } w{this};
         detail::cancel_hook hook(&wake::fire, &w);
-        if (!hook.add(ctx)) {  // cannot be cancelled, or was just cancelled
+        if (!hook.add(ctx)) {  // cannot be canceled, or was just canceled
             if (auto e = ctx.err()) return e;
             wait();
             return {};
@@ -131,7 +131,7 @@ public:
         if (register_waiter()) {
             {
                 std::unique_lock lock(mutex_);
-                cv_.wait(lock, [&] { return is_zero() || w.cancelled; });
+                cv_.wait(lock, [&] { return is_zero() || w.canceled; });
                 zero = is_zero();
             }
             unregister_waiter();

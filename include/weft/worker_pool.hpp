@@ -9,7 +9,7 @@
 // @par Semantics
 // - Backpressure: the queue holds at most `queue_capacity` tasks. submit/post block while it is
 //   full; try_submit/try_post fail with op_status::full; submit(ctx, f)/post(ctx, f) give up
-//   with op_status::cancelled when ctx ends (a context already cancelled wins over a free
+//   with op_status::canceled when ctx ends (a context already canceled wins over a free
 //   slot). A call that fails never runs and never loses the callable: it comes back in the
 //   result's `task`.
 // - Order: tasks leave the queue in FIFO order; one worker runs them in that order, several
@@ -23,16 +23,16 @@
 //   close(jobs) + wg.Wait(), so no task is silently dropped (Asio's thread_pool destructor
 //   instead abandons what is queued: call stop() first for that).
 // - stop() closes the queue, cancels stop_context(), takes every task that has not started
-//   out of the queue (counted as cancelled), waits for the running ones and joins. It returns
-//   the cancelled tasks, un-run: run them elsewhere (each at most once), post them to another
-//   pool, or drop them. A submit task dropped without running sets weft::task_cancelled in its
-//   future, so every future of a cancelled task ends (with that exception) once stop()'s result
+//   out of the queue (counted as canceled), waits for the running ones and joins. It returns
+//   the canceled tasks, un-run: run them elsewhere (each at most once), post them to another
+//   pool, or drop them. A submit task dropped without running sets weft::task_canceled in its
+//   future, so every future of a canceled task ends (with that exception) once stop()'s result
 //   is gone.
 // - After shutdown() or stop() has begun, submit(f)/post(f) throw weft::pool_closed and the
 //   try_/context forms return op_status::closed with the callable handed back.
-// - Counters (stats()): queued (in the queue), running, completed, failed (threw), cancelled
+// - Counters (stats()): queued (in the queue), running, completed, failed (threw), canceled
 //   (taken out by stop()). Every accepted task is in exactly one of them, so at a quiescent
-//   moment queued + running + completed + failed + cancelled == tasks accepted. stats() is a
+//   moment queued + running + completed + failed + canceled == tasks accepted. stats() is a
 //   snapshot of counters that change concurrently: exact only when nothing is in flight.
 //
 // @par Deadlocks (the pool cannot detect them)
@@ -58,7 +58,7 @@
 //
 // Invariants:
 // - Every task taken from queue_ is, exactly once: run (started, then completed or failed), or
-//   set aside as cancelled (stopping_ was set, or stop() drained it). Nothing else removes
+//   set aside as canceled (stopping_ was set, or stop() drained it). Nothing else removes
 //   tasks, and after the workers are joined the queue is closed and empty.
 // - stopping_ is set (before the queue is closed) only by stop(). A worker reads it after each
 //   receive, so no task that leaves the queue after stop() has set it is run.
@@ -95,10 +95,10 @@
 
 WEFT_BEGIN_NAMESPACE
 
-// What the future of a submit task holds when stop() cancelled the task before it ran.
-class task_cancelled : public std::runtime_error {
+// What the future of a submit task holds when stop() canceled the task before it ran.
+class task_canceled : public std::runtime_error {
 public:
-    task_cancelled() : std::runtime_error("weft::worker_pool: task cancelled before it ran") {}
+    task_canceled() : std::runtime_error("weft::worker_pool: task canceled before it ran") {}
 };
 
 // Thrown by submit(f) and post(f) once shutdown() or stop() has begun; the callable is not run.
@@ -107,7 +107,7 @@ public:
     pool_closed() : std::runtime_error("weft::worker_pool: closed (shutdown or stop)") {}
 };
 
-// The outcome of try_post / post(ctx, f): ok, or full / cancelled / closed with the callable
+// The outcome of try_post / post(ctx, f): ok, or full / canceled / closed with the callable
 // handed back, not run.
 template <class F>
 struct post_result {
@@ -117,7 +117,7 @@ struct post_result {
     explicit operator bool() const noexcept { return status == op_status::ok; }
 };
 
-// The outcome of try_submit / submit(ctx, f): ok with the future, or full / cancelled / closed
+// The outcome of try_submit / submit(ctx, f): ok with the future, or full / canceled / closed
 // with the callable handed back, not run.
 template <class R, class F>
 struct submit_result {
@@ -133,7 +133,7 @@ struct worker_pool_stats {
     std::size_t running = 0;    // taken by a worker, not finished
     std::size_t completed = 0;  // returned normally
     std::size_t failed = 0;     // threw (the exception went to the future or to on_error)
-    std::size_t cancelled = 0;  // taken out of the queue by stop()
+    std::size_t canceled = 0;   // taken out of the queue by stop()
 };
 
 struct worker_pool_options {
@@ -164,7 +164,7 @@ struct pool_job_ops {
     // Move-constructs the job from src's buffer into dst's and destroys the source. Null: the
     // job is trivially copyable and stored inline, so a memcpy of the buffer moves it.
     void (*relocate)(void* dst, void* src) noexcept;
-    // Destroys a job that never ran; a submit job first sets task_cancelled in its future.
+    // Destroys a job that never ran; a submit job first sets task_canceled in its future.
     void (*discard)(void* buf) noexcept;
 };
 
@@ -201,7 +201,7 @@ struct pool_submit_job {
     }
     void cancel() noexcept {
         try {
-            promise.set_exception(std::make_exception_ptr(task_cancelled()));
+            promise.set_exception(std::make_exception_ptr(task_canceled()));
         } catch (...) {}  // the promise's destructor still ends the future (broken_promise)
     }
 };
@@ -281,8 +281,8 @@ public:
             }
             return *this;
         }
-        // A task dropped without running is cancelled: a submit task's future gets
-        // weft::task_cancelled.
+        // A task dropped without running is canceled: a submit task's future gets
+        // weft::task_canceled.
         ~task() { reset(); }
 
         // False for an empty task (default-constructed, moved from, or already run).
@@ -392,7 +392,7 @@ public:
         return post_result_of<std::decay_t<F>>(queue_.try_send(make_task(std::forward<F>(f))));
     }
 
-    // As post(f), giving up when ctx ends: ok, or cancelled / closed with f handed back.
+    // As post(f), giving up when ctx ends: ok, or canceled / closed with f handed back.
     template <class F>
         requires detail::pool_callable<F>
     [[nodiscard]] post_result<std::decay_t<F>> post(const context& ctx, F&& f) {
@@ -419,7 +419,7 @@ public:
         return submit_result_of<R, std::decay_t<F>>(queue_.try_send(std::move(t)), fut);
     }
 
-    // As submit(f), giving up when ctx ends: ok with the future, or cancelled / closed with f
+    // As submit(f), giving up when ctx ends: ok with the future, or canceled / closed with f
     // handed back.
     template <class F, class R = std::invoke_result_t<std::decay_t<F>>>
         requires detail::pool_callable<F>
@@ -450,9 +450,9 @@ public:
     }
 
     // Closes the queue, cancels stop_context(), takes out every task that has not started
-    // (counted as cancelled), waits for the running ones and joins the workers. Returns the
-    // cancelled tasks, un-run, in no particular order; dropping a submit task sets
-    // weft::task_cancelled in its future. Overrides a shutdown() in progress. Throws
+    // (counted as canceled), waits for the running ones and joins the workers. Returns the
+    // canceled tasks, un-run, in no particular order; dropping a submit task sets
+    // weft::task_canceled in its future. Overrides a shutdown() in progress. Throws
     // std::logic_error when called from one of the pool's tasks.
     std::vector<task> stop() {
         refuse_from_worker("stop");
@@ -464,7 +464,7 @@ public:
         for (;;) {
             auto r = queue_.try_receive();
             if (!r) break;  // closed and drained (workers may have taken the last ones)
-            cancelled_.fetch_add(1, std::memory_order_relaxed);
+            canceled_.fetch_add(1, std::memory_order_relaxed);
             out.push_back(std::move(*r));
         }
         join();
@@ -474,8 +474,8 @@ public:
         return out;
     }
 
-    // Cancelled by stop(): long tasks can watch it (select on done(), pass it to blocking
-    // calls) to end early. Never cancelled by shutdown().
+    // Canceled by stop(): long tasks can watch it (select on done(), pass it to blocking
+    // calls) to end early. Never canceled by shutdown().
     const context& stop_context() const noexcept { return stop_ctx_; }
 
     // --- observers ---
@@ -494,7 +494,7 @@ public:
         }
         const std::size_t finished = s.completed + s.failed;
         s.running = started > finished ? started - finished : 0;
-        s.cancelled = cancelled_.load(std::memory_order_relaxed);
+        s.canceled = canceled_.load(std::memory_order_relaxed);
         s.queued = queue_.size();
         return s;
     }
@@ -556,7 +556,7 @@ private:
     }
 
     void set_aside(task&& t) noexcept {
-        cancelled_.fetch_add(1, std::memory_order_relaxed);
+        canceled_.fetch_add(1, std::memory_order_relaxed);
         try {
             std::lock_guard lock(aside_mutex_);
             aside_.push_back(std::move(t));
@@ -641,7 +641,7 @@ private:
     std::unique_ptr<worker_counters[]> counters_;
     std::function<void(std::exception_ptr)> on_error_;
     std::atomic<bool> stopping_{false};
-    std::atomic<std::size_t> cancelled_{0};
+    std::atomic<std::size_t> canceled_{0};
     context stop_ctx_;
     cancel_func stop_cancel_;
     wait_group exited_;  // one count per worker thread still in work()

@@ -3,10 +3,10 @@
 #include <weft/pipeline.hpp>
 
 int main() {
-    auto p = weft::pipeline() | weft::source({1, 2, 3});
+    auto p = weft::pipeline() | weft::stage::source({1, 2, 3});
 #ifdef WEFT_COMPILE_FAIL
-    auto q = p | weft::sink([](int) {});  // must not compile
+    auto q = p | weft::stage::sink([](int) {});  // must not compile
 #endif
-    auto r = std::move(p) | weft::sink([](int) {});
+    auto r = std::move(p) | weft::stage::sink([](int) {});
     return r.size() == 2 ? 0 : 1;
 }

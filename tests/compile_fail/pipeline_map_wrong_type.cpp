@@ -1,5 +1,5 @@
 // A map function must accept the values of the stage before it: here the source makes
-// std::strings and the function takes an int. The error names weft::map and says so.
+// std::strings and the function takes an int. The error names weft::stage::map and says so.
 #include <string>
 #include <vector>
 
@@ -8,11 +8,12 @@
 int main() {
     std::vector<std::string> words{"a", "b"};
 #ifdef WEFT_COMPILE_FAIL
-    auto bad = weft::pipeline() | weft::source(words) | weft::map([](int x) { return x; }) |
-               weft::sink([](int) {});  // must not compile
+    auto bad = weft::pipeline() | weft::stage::source(words) |
+               weft::stage::map([](int x) { return x; }) |
+               weft::stage::sink([](int) {});  // must not compile
 #endif
-    auto p = weft::pipeline() | weft::source(words) |
-             weft::map([](const std::string& s) { return s.size(); }) |
-             weft::sink([](std::size_t) {});
+    auto p = weft::pipeline() | weft::stage::source(words) |
+             weft::stage::map([](const std::string& s) { return s.size(); }) |
+             weft::stage::sink([](std::size_t) {});
     return p.size() == 3 ? 0 : 1;
 }

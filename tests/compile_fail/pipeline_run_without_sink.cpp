@@ -2,7 +2,8 @@
 #include <weft/pipeline.hpp>
 
 int main() {
-    auto p = weft::pipeline() | weft::source({1, 2, 3}) | weft::map([](int x) { return x * 2; });
+    auto p = weft::pipeline() | weft::stage::source({1, 2, 3}) |
+             weft::stage::map([](int x) { return x * 2; });
 #ifdef WEFT_COMPILE_FAIL
     (void)p.run();  // must not compile
 #endif

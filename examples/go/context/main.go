@@ -23,10 +23,10 @@ func tree() {
 	grandchild, cancelGrandchild := context.WithCancel(child)
 
 	cancelGrandchild()
-	fmt.Printf("grandchild cancelled: parent=%s child=%s grandchild=%v\n",
+	fmt.Printf("grandchild canceled: parent=%s child=%s grandchild=%v\n",
 		state(parent), state(child), grandchild.Err())
 	cancelParent()
-	fmt.Printf("parent cancelled: child=%v\n", child.Err())
+	fmt.Printf("parent canceled: child=%v\n", child.Err())
 	cancelChild()
 	fmt.Printf("  still: %v\n", child.Err())
 }
@@ -61,7 +61,7 @@ func timeout() {
 	select {
 	case <-never:
 	case <-ctx.Done():
-		status = "cancelled"
+		status = "canceled"
 	}
 	yes := map[bool]string{true: "yes", false: "no"}
 	fmt.Printf("receive: %s, err: %v, timed out: %s, canceled: %s\n", status, ctx.Err(),
@@ -136,7 +136,7 @@ func cancellableOperations() {
 	select {
 	case full <- &two:
 	case <-ctx.Done():
-		fmt.Printf("send: cancelled, value handed back: %d\n", two)
+		fmt.Printf("send: canceled, value handed back: %d\n", two)
 	}
 
 	var wg sync.WaitGroup

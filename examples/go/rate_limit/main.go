@@ -33,7 +33,7 @@ func pace() {
 		fmt.Printf("reservation: act in %dms\n", r.DelayFrom(t0).Milliseconds())
 	}
 	c.CancelAt(t0)
-	fmt.Printf("after cancelling the last: %.1f tokens\n", lim.TokensAt(t0))
+	fmt.Printf("after canceling the last: %.1f tokens\n", lim.TokensAt(t0))
 	ok := "never (burst 1)"
 	if lim.ReserveN(t0, 5).OK() {
 		ok = "ok"

@@ -127,7 +127,7 @@ func alreadyDone() {
 	sem := semaphore.NewWeighted(4)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	fmt.Printf("acquire on a cancelled context, 4 tokens free: %v\n", sem.Acquire(ctx, 1))
+	fmt.Printf("acquire on a canceled context, 4 tokens free: %v\n", sem.Acquire(ctx, 1))
 }
 
 func misuse() {

@@ -327,7 +327,7 @@ TEST_CASE("SIGKILL or SIGINT in the middle of an import leaves the table as it w
             const auto r = c.wait(std::chrono::seconds(60));
             if (sig == SIGKILL) {
                 REQUIRE(r.status == 128 + SIGKILL);
-            } else {  // cancelled through the context: rolled back, one line, exit 1
+            } else {  // canceled through the context: rolled back, one line, exit 1
                 CHECK(r.status == 1);
                 CHECK(r.err.find("interrupted") != std::string::npos);
             }

@@ -80,7 +80,7 @@ TEST_CASE("progress is reported from one thread at a time, and only grows") {
     }
 }
 
-TEST_CASE("cancelling the context stops the pipeline with its cause and writes nothing") {
+TEST_CASE("canceling the context stops the pipeline with its cause and writes nothing") {
     WEFT_WATCHDOG(std::chrono::seconds(120));
     fixture f(weft_test::scale(100'000));
     f.opt.batch_size = 100;
@@ -95,23 +95,23 @@ TEST_CASE("cancelling the context stops the pipeline with its cause and writes n
         stop_now() : std::runtime_error("the service shut down") {}
     };
     auto [ctx, cancel] = weft::with_cancel_cause(weft::background());
-    std::uint64_t written_when_cancelled = 0;
+    std::uint64_t written_when_canceled = 0;
     CHECK_THROWS_AS(run_import(ctx, f.opt,
                                [&, c = cancel](const progress& p) {
                                    // Cancel once batches have been written inside the transaction.
-                                   if (p.rows_written >= 1000 && !written_when_cancelled) {
-                                       written_when_cancelled = p.rows_written;
+                                   if (p.rows_written >= 1000 && !written_when_canceled) {
+                                       written_when_canceled = p.rows_written;
                                        c(stop_now());
                                    }
                                }),
                     stop_now);
-    CHECK(written_when_cancelled >= 1000);
+    CHECK(written_when_canceled >= 1000);
     auto rows = connect(f.opt.db_url)->select_all();
     REQUIRE(rows.size() == 1);
     CHECK(rows[0][field::name] == "Already here");
 }
 
-TEST_CASE("a context cancelled from another thread stops every method") {
+TEST_CASE("a context canceled from another thread stops every method") {
     WEFT_WATCHDOG(std::chrono::seconds(180));
     fixture f(weft_test::scale(20'000));
     for (const auto m : {method::pipeline, method::batch, method::concurrent, method::sequential}) {
@@ -141,7 +141,7 @@ TEST_CASE("a context cancelled from another thread stops every method") {
     }
 }
 
-TEST_CASE("an already-cancelled context writes nothing with any method") {
+TEST_CASE("an already-canceled context writes nothing with any method") {
     WEFT_WATCHDOG(std::chrono::seconds(60));
     fixture f(500);
     auto [ctx, cancel] = weft::with_cancel(weft::background());

@@ -6,9 +6,9 @@
 WEFT_BEGIN_NAMESPACE
 
 // ok: done. closed: the channel is closed (and, for receives, drained). full / empty: a try_
-// operation would have had to wait. timeout: the deadline passed. cancelled: a context ended
+// operation would have had to wait. timeout: the deadline passed. canceled: a context ended
 // the wait.
-enum class op_status { ok, closed, full, empty, timeout, cancelled };
+enum class op_status { ok, closed, full, empty, timeout, canceled };
 
 constexpr const char* to_string(op_status s) noexcept {
     switch (s) {
@@ -17,7 +17,7 @@ constexpr const char* to_string(op_status s) noexcept {
         case op_status::full: return "full";
         case op_status::empty: return "empty";
         case op_status::timeout: return "timeout";
-        case op_status::cancelled: return "cancelled";
+        case op_status::canceled: return "canceled";
     }
     return "unknown";
 }

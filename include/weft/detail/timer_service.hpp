@@ -6,13 +6,13 @@
 // - All mutable state (heap_, live_, next_id_, thread_, stopping_) is guarded by mutex_. There
 //   are no atomics in this file: every access is under the lock, so the mutex's acquire/release
 //   is the only ordering needed.
-// - live_ holds exactly the scheduled entries that have neither fired nor been cancelled. An
+// - live_ holds exactly the scheduled entries that have neither fired nor been canceled. An
 //   id is in live_ until the service thread removes it to run it, or cancel() removes it. That
 //   removal happens under mutex_ and at most once, so cancel() returning true means "the
 //   callback has not run and never will", and false means "it already ran, is running, or was
 //   never scheduled".
 // - heap_ is a min-heap on (deadline, id) and may hold tombstones: nodes whose id is no longer
-//   in live_ (cancelled). They are skipped when they reach the top, and the heap is rebuilt
+//   in live_ (canceled). They are skipped when they reach the top, and the heap is rebuilt
 //   without them when they outnumber the live entries (so a timer that is reset a million
 //   times before it ever fires costs O(live) memory, not O(resets)). Equal deadlines fire in
 //   scheduling order (ids grow).
@@ -104,7 +104,7 @@ public:
         return true;  // `victim` is destroyed here, outside mutex_
     }
 
-    // Snapshot of the number of entries that have neither fired nor been cancelled.
+    // Snapshot of the number of entries that have neither fired nor been canceled.
     std::size_t pending() const {
         std::lock_guard lock(mutex_);
         return live_.size();

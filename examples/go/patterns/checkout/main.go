@@ -35,7 +35,7 @@ type PaymentDeclined struct{ msg string }
 
 func (e *PaymentDeclined) Error() string { return e.msg }
 
-// sleep waits for d unless ctx is cancelled first (weft::sleep).
+// sleep waits for d unless ctx is canceled first (weft::sleep).
 func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -107,8 +107,8 @@ func checkout(o Order) {
 		return
 	}
 	fmt.Printf("  => rejected: %v\n", err)
-	// errgroup keeps only the first error: the cancelled checks' errors are gone. (Since Go
-	// 1.20, context.Cause(ctx) can say why ctx was cancelled, where x/sync records it.)
+	// errgroup keeps only the first error: the canceled checks' errors are gone. (Since Go
+	// 1.20, context.Cause(ctx) can say why ctx was canceled, where x/sync records it.)
 	fmt.Printf("  => %v\n", ctx.Err())
 }
 

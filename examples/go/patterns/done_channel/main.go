@@ -104,12 +104,12 @@ func stopWithQueuedJobs() {
 	close(done)
 	wg.Wait()
 	close(jobs)
-	var cancelled []int
+	var canceled []int
 	for j := range jobs {
-		cancelled = append(cancelled, j.id)
+		canceled = append(canceled, j.id)
 	}
 	fmt.Printf("stop: %d running jobs saw the done signal\n", atomic.LoadInt32(&sawDone))
-	fmt.Printf("stop: %d queued jobs cancelled: %s\n", len(cancelled), joinInts(cancelled))
+	fmt.Printf("stop: %d queued jobs canceled: %s\n", len(canceled), joinInts(canceled))
 }
 
 func main() {

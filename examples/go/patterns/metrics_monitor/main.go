@@ -29,7 +29,7 @@ type summary struct {
 }
 
 // The for-select loop. It ends when the metrics channel is closed and drained (every service
-// has finished) or when ctx is cancelled (shutdown), whichever comes first.
+// has finished) or when ctx is canceled (shutdown), whichever comes first.
 func monitor(ctx context.Context, metrics <-chan sample, period time.Duration) summary {
 	s := summary{byService: map[string]*totals{}}
 	tick := time.NewTicker(period)
@@ -116,10 +116,10 @@ func untilClosed() {
 	fmt.Printf("  periodic flushes: %s\n", flushes)
 }
 
-// Shutdown: the monitor stops when its context is cancelled. The metrics channel is
+// Shutdown: the monitor stops when its context is canceled. The metrics channel is
 // unbuffered: every send that returned was received, and is aggregated before the monitor's
 // next select, which then finds only ctx.Done() ready.
-func untilCancelled() {
+func untilCanceled() {
 	ctx, cancel := context.WithCancel(context.Background())
 	metrics := make(chan sample)
 	result := make(chan summary, 1)
@@ -133,5 +133,5 @@ func untilCancelled() {
 
 func main() {
 	untilClosed()
-	untilCancelled()
+	untilCanceled()
 }

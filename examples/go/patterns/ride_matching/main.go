@@ -62,7 +62,7 @@ func answer(ctx context.Context, d driver, out chan<- offer) {
 }
 
 // merge is the fan-in: a goroutine per input; the output closes when all of them are done,
-// which a cancelled context also forces.
+// which a canceled context also forces.
 func merge(ctx context.Context, cs []<-chan offer) <-chan offer {
 	var wg sync.WaitGroup
 	out := make(chan offer)

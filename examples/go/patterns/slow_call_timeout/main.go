@@ -63,8 +63,8 @@ func direct() {
 	parent, cancelParent := context.WithCancel(context.Background())
 	child, cancelChild := context.WithTimeout(parent, 200*time.Millisecond)
 	defer cancelChild()
-	cancelParent() // the caller gave up: the call's context is cancelled too
-	report("caller cancelled first", fetchQuote(child, 5000*time.Millisecond))
+	cancelParent() // the caller gave up: the call's context is canceled too
+	report("caller canceled first", fetchQuote(child, 5000*time.Millisecond))
 }
 
 // The Go idiom: run the call in its own goroutine and select on its result or the deadline.
