@@ -68,9 +68,10 @@ sheet open_sheet(const import_options& opt) {
     sheet_row first;
     if (!reader.next(first)) throw file_error("the sheet is empty: it has no header row");
     header_map h = header_map::from(first);
-    // Cells right of the last column the header maps are only checked for content, never
-    // copied: a row with a cell at XFD costs no more than a narrow one.
-    reader.keep_columns(h.columns_needed());
+    // Cells of the columns the header does not map are only checked for content, never
+    // copied: a row with a cell at XFD costs no more than a narrow one, whichever column the
+    // header puts at XFD.
+    reader.keep_columns(h.keep_mapped_columns());
     return {std::move(reader), h};
 }
 

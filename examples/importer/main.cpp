@@ -322,7 +322,7 @@ int main(int argc, char** argv) {
     bool json = false, quiet = false;
     std::uint64_t max_part_mb = opt.limits.max_part_bytes >> 20;
     std::uint64_t max_text_mb = opt.limits.max_text_bytes >> 20;
-    app.add_option("FILE", file, "the workbook to import (.xlsx)");
+    app.add_option("FILE", file, "the workbook to import (.xlsx), or - for standard input");
     app.add_option(
            "--db", opt.db_url,
            "sqlite:PATH, or a PostgreSQL URI (postgresql://...) or conninfo (host=... dbname=...)")
@@ -379,7 +379,9 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "weft-import: no FILE.xlsx given (see --help)\n");
             return exit_usage;
         }
-        opt.file = file;
+        // The reader copies a pipe to an unnamed temporary file (within --max-part-mb) and reads
+        // a regular file in place, whichever /dev/stdin is.
+        opt.file = file == "-" ? "/dev/stdin" : file;
         opt.method = method == "batch"        ? method::batch
                      : method == "concurrent" ? method::concurrent
                      : method == "sequential" ? method::sequential

@@ -163,12 +163,21 @@ header_map header_map::from(const sheet_row& header) {
     return m;
 }
 
-std::size_t header_map::columns_needed() const {
-    return static_cast<std::size_t>(*std::max_element(column_.begin(), column_.end()) + 1);
+std::vector<std::uint32_t> header_map::keep_mapped_columns() {
+    std::vector<std::uint32_t> kept;
+    for (const int c : column_)
+        if (c >= 0) kept.push_back(static_cast<std::uint32_t>(c));
+    std::sort(kept.begin(), kept.end());
+    for (int& c : column_)
+        if (c >= 0)
+            c = static_cast<int>(std::lower_bound(kept.begin(), kept.end(),
+                                                  static_cast<std::uint32_t>(c)) -
+                                 kept.begin());
+    return kept;
 }
 
 std::optional<business> header_map::map(sheet_row row) const {
-    // Cells the reader dropped (beyond columns_needed) count too: it sets other_content when one
+    // Cells the reader dropped (outside keep_mapped_columns) count too: it sets other_content when one
     // of them was not blank.
     if (!row.other_content && std::all_of(row.cells.begin(), row.cells.end(),
                                           [](const std::string& c) { return blank(c); }))

@@ -53,8 +53,9 @@ public:
     // The record for a data row, its cells moved in; nullopt when the row has no non-empty cell
     // (skipped), counting sheet_row::other_content as one.
     std::optional<business> map(sheet_row row) const;
-    // 1 + the largest mapped column index: what xlsx_reader::keep_columns needs after row 1.
-    std::size_t columns_needed() const;
+    // The mapped columns, ascending (0 is column A): what xlsx_reader::keep_columns takes after
+    // row 1. From then on map() takes rows that hold only those cells, in that order.
+    std::vector<std::uint32_t> keep_mapped_columns();
 
 private:
     std::array<int, field_count> column_{};  // -1 when absent

@@ -2,14 +2,19 @@
 // streamed with zip_fread and counted against the limits as they inflate (see xlsx_package.hpp).
 #include "xlsx_package.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zip.h>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <system_error>
+#include <filesystem>
+#include <utility>
+#include <vector>
 
 namespace weft_import::xlsx_detail {
 namespace {
@@ -21,6 +26,72 @@ std::string libzip_message(zip_error_t* err) {
 
 bool starts_with(std::span<const unsigned char> head, std::initializer_list<unsigned char> magic) {
     return head.size() >= magic.size() && std::equal(magic.begin(), magic.end(), head.begin());
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               auto lower = [](char c) {
+                   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+               };
+               return lower(x) == lower(y);
+           });
+}
+
+// Closes a descriptor unless it was handed on.
+struct fd_owner {
+    int fd = -1;
+    explicit fd_owner(int f) : fd(f) {}
+    fd_owner(const fd_owner&) = delete;
+    fd_owner& operator=(const fd_owner&) = delete;
+    ~fd_owner() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+[[noreturn]] void fail_errno(const char* what) {
+    throw file_error(std::string(what) + ": " + std::strerror(errno));
+}
+
+// An unnamed temporary file: gone when its last descriptor closes, whatever happens.
+int unnamed_temp_file() {
+    std::error_code ec;
+    const auto dir = std::filesystem::temp_directory_path(ec);
+    int fd = ec ? -1 : ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) return fd;
+    // A file system without O_TMPFILE: tmpfile() unlinks the file it creates.
+    std::FILE* f = std::tmpfile();
+    if (!f) fail_errno("cannot create a temporary file for the piped input");
+    fd = ::fcntl(fileno(f), F_DUPFD_CLOEXEC, 0);
+    std::fclose(f);
+    if (fd < 0) fail_errno("cannot create a temporary file for the piped input");
+    return fd;
+}
+
+// Copies a pipe (or any input that cannot seek) into an unnamed temporary file, which libzip
+// can seek; refused once it grows beyond max_part_bytes, so a pipe cannot fill the disk.
+int spool(int in, const limits& lim) {
+    fd_owner out(unnamed_temp_file());
+    std::vector<char> buf(64 * 1024);
+    std::uint64_t total = 0;
+    for (;;) {
+        const ssize_t n = ::read(in, buf.data(), buf.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) fail_errno("cannot read the input");
+        if (n == 0) break;
+        total += static_cast<std::uint64_t>(n);
+        if (total > lim.max_part_bytes)
+            throw file_error("the piped input is larger than the limit of " +
+                             std::to_string(lim.max_part_bytes) +
+                             " bytes (limits::max_part_bytes): refused");
+        for (ssize_t done = 0; done < n;) {
+            const ssize_t w = ::write(out.fd, buf.data() + done, static_cast<std::size_t>(n - done));
+            if (w < 0 && errno == EINTR) continue;
+            if (w < 0) fail_errno("cannot copy the piped input to a temporary file");
+            done += w;
+        }
+    }
+    if (::lseek(out.fd, 0, SEEK_SET) != 0) fail_errno("cannot read back the piped input");
+    return std::exchange(out.fd, -1);
 }
 
 }  // namespace
@@ -45,27 +116,39 @@ void reject_unopenable(std::span<const unsigned char> head, int zip_error_code) 
 }
 
 package::package(const std::filesystem::path& file, const limits& lim) : lim_(lim) {
-    std::ifstream in(file, std::ios::binary);
     // The caller names the file in front of the message ("weft-import: FILE: ..."), so it is not
     // repeated here.
-    if (!in) throw file_error(std::string("cannot open the file: ") + std::strerror(errno));
+    fd_owner fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.fd < 0) fail_errno("cannot open the file");
+    struct stat st{};
+    if (::fstat(fd.fd, &st) != 0) fail_errno("cannot open the file");
+    if (S_ISDIR(st.st_mode)) throw file_error("is a directory, not an .xlsx file");
+    if (!S_ISREG(st.st_mode)) {
+        const int copy = spool(fd.fd, lim);
+        ::close(std::exchange(fd.fd, copy));
+    }
     std::array<unsigned char, 8> head{};
-    in.read(reinterpret_cast<char*>(head.data()), head.size());
-    auto got = static_cast<std::size_t>(in.gcount());
-    in.close();
+    ssize_t got = 0;
+    do {
+        got = ::pread(fd.fd, head.data(), head.size(), 0);
+    } while (got < 0 && errno == EINTR);
+    if (got < 0) fail_errno("cannot read the file");
     int code = 0;
-    zip_ = zip_open(file.c_str(), ZIP_RDONLY, &code);
+    // zip_fdopen reads through a duplicate and closes `fd` only when it succeeds.
+    zip_ = zip_fdopen(fd.fd, ZIP_RDONLY, &code);
     if (!zip_) {
-        if (code == ZIP_ER_OPEN || code == ZIP_ER_MEMORY) {
+        if (code == ZIP_ER_OPEN || code == ZIP_ER_MEMORY || code == ZIP_ER_READ) {
             zip_error_t err;
             zip_error_init_with_code(&err, code);
             std::string msg = "cannot open the file: " + libzip_message(&err);
             zip_error_fini(&err);
             throw file_error(msg);
         }
-        reject_unopenable(std::span(head.data(), got), code);
+        reject_unopenable(std::span(head.data(), static_cast<std::size_t>(got)), code);
     }
+    fd.fd = -1;
     try {
+        index_names();
         reject_foreign_formats();
     } catch (...) {
         zip_discard(zip_);
@@ -89,6 +172,7 @@ package::package(std::span<const std::byte> bytes, const limits& lim) : lim_(lim
     }
     zip_error_fini(&err);
     try {
+        index_names();
         reject_foreign_formats();
     } catch (...) {
         zip_discard(zip_);
@@ -100,10 +184,36 @@ package::~package() {
     if (zip_) zip_discard(zip_);
 }
 
+void package::index_names() {
+    const zip_int64_t n = zip_get_num_entries(zip_, 0);
+    names_.reserve(static_cast<std::size_t>(std::max<zip_int64_t>(n, 0)));
+    for (zip_int64_t i = 0; i < n; ++i) {
+        const char* name = zip_get_name(zip_, static_cast<zip_uint64_t>(i), 0);
+        if (!name) throw file_error("damaged zip archive: entry " + std::to_string(i) + " has no name");
+        names_.emplace_back(name);
+    }
+    // libzip finds the first of two entries with one name, other readers the last: which part
+    // the workbook holds would depend on the reader.
+    std::vector<std::string_view> sorted(names_.begin(), names_.end());
+    std::sort(sorted.begin(), sorted.end());
+    const auto twice = std::adjacent_find(sorted.begin(), sorted.end());
+    if (twice != sorted.end())
+        throw file_error("two zip entries are named '" + std::string(*twice) +
+                         "': readers differ on which one counts");
+}
+
 std::optional<std::uint64_t> package::find(const std::string& part) const {
-    zip_int64_t i = zip_name_locate(zip_, part.c_str(), ZIP_FL_NOCASE);
-    if (i < 0) return std::nullopt;
-    return static_cast<std::uint64_t>(i);
+    std::optional<std::uint64_t> found;
+    for (std::size_t i = 0; i < names_.size(); ++i)
+        if (names_[i] == part) return i;
+    for (std::size_t i = 0; i < names_.size(); ++i) {
+        if (!iequals(names_[i], part)) continue;
+        if (found)
+            throw file_error("two zip entries match part " + part + " ignoring case ('" +
+                             names_[*found] + "' and '" + names_[i] + "') and neither exactly");
+        found = i;
+    }
+    return found;
 }
 
 // An OpenDocument file is a zip too; its uncompressed first entry says what it is.

@@ -2,7 +2,8 @@
 // from memory, tells what kind of file it is when it is not a zip we can read, and streams parts
 // out of it while counting every inflated byte against the limits.
 //
-// Invariants: nothing is ever written to the filesystem; a part_stream never hands out more bytes
+// Invariants: nothing is written to the filesystem but the copy of a piped input, in an unnamed
+// temporary file no larger than max_part_bytes; no two entries have one name; a part_stream never hands out more bytes
 // than its declared size, max_part_bytes, or max_ratio times its compressed size (once above
 // ratio_min_bytes) allow, so a zip bomb stops after at most ratio_min_bytes + one chunk.
 #pragma once
@@ -14,8 +15,9 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
-#include "xlsx_reader.hpp"
+#include "xlsx_limits.hpp"
 
 struct zip;
 struct zip_file;
@@ -52,24 +54,30 @@ private:
 
 class package {
 public:
-    // Throws file_error: empty, not a zip, legacy .xls, truncated or damaged zip, ODS.
+    // Throws file_error: a directory, empty, not a zip, legacy .xls, truncated or damaged zip,
+    // two entries with one name, ODS.
     package(const std::filesystem::path& file, const limits& lim);
     package(std::span<const std::byte> bytes, const limits& lim);
     package(const package&) = delete;
     package& operator=(const package&) = delete;
     ~package();
 
-    // The entry of a part name (no leading '/'), compared case-insensitively as OPC part names are.
+    // The entry of a part name (no leading '/'): the one of that exact name, else the one equal
+    // to it ignoring case, as OPC part names compare. Throws file_error when two entries match
+    // only ignoring case.
     std::optional<std::uint64_t> find(const std::string& part) const;
 
     const limits& lim() const { return lim_; }
     zip* archive() const { return zip_; }
 
 private:
+    // Reads every entry's name; throws file_error when two are equal.
+    void index_names();
     void reject_foreign_formats() const;
 
     zip* zip_ = nullptr;
     limits lim_;
+    std::vector<std::string> names_;  // by entry index
 };
 
 // Classifies the first bytes of a file that libzip could not open, for the error message.

@@ -8,12 +8,14 @@
 //
 // Invariants: expat handlers never throw into C code (the trampolines catch, stop the parser and
 // rethrow after XML_ParseBuffer returns); any DOCTYPE aborts the parse at its start, so no entity
-// is ever declared or expanded; every relationship target of the parts read is resolved inside
+// is ever declared or expanded; no element opens deeper than max_xml_depth, so what expat
+// holds for open elements is bounded whatever the file; every relationship target of the parts read is resolved inside
 // the package or the file is refused.
 #include "xlsx_reader.hpp"
 
 #include <expat.h>
 
+#include <algorithm>
 #include <cstring>
 #include <exception>
 #include <new>
@@ -122,10 +124,20 @@ private:
         } catch (...) { s->fail(std::current_exception()); }
     }
     static void XMLCALL on_start(void* self, const XML_Char* name, const XML_Char** atts) {
-        guarded(self, [&](sax& s) { s.start(local_name(name), atts); });
+        guarded(self, [&](sax& s) {
+            if (++s.depth_ > max_xml_depth)
+                throw file_error("XML nested deeper than " + std::to_string(max_xml_depth) +
+                                 " elements in " + s.part_ + " (line " +
+                                 std::to_string(XML_GetCurrentLineNumber(s.parser_)) +
+                                 "): refused, no .xlsx part nests that deep");
+            s.start(local_name(name), atts);
+        });
     }
     static void XMLCALL on_end(void* self, const XML_Char* name) {
-        guarded(self, [&](sax& s) { s.end(local_name(name)); });
+        guarded(self, [&](sax& s) {
+            --s.depth_;
+            s.end(local_name(name));
+        });
     }
     static void XMLCALL on_text(void* self, const XML_Char* s, int len) {
         guarded(self, [&](sax& p) { p.text(std::string_view(s, static_cast<std::size_t>(len))); });
@@ -146,6 +158,7 @@ private:
     XML_Parser parser_ = nullptr;
     std::string part_;
     std::exception_ptr failure_;
+    std::size_t depth_ = 0;  // elements open: expat holds each one until it closes
     bool suspended_ = false;
     bool final_ = false;
 };
@@ -395,13 +408,14 @@ std::string column_name(std::uint32_t col) {
 class sheet_parser : public sax {
 public:
     sheet_parser(std::string part, std::string sheet, const shared_strings& sst,
-                 std::vector<date_kind> kinds, bool date1904, std::uint64_t max_text_bytes)
+                 std::vector<date_kind> kinds, bool date1904, const limits& lim)
         : sax(std::move(part)),
           sheet_(std::move(sheet)),
           sst_(sst),
           kinds_(std::move(kinds)),
           date1904_(date1904),
-          max_text_bytes_(max_text_bytes) {}
+          max_text_bytes_(lim.max_text_bytes),
+          max_row_bytes_(lim.max_row_bytes) {}
 
     // Hands out the finished row, if there is one.
     bool take(sheet_row& out) {
@@ -415,7 +429,12 @@ public:
         return true;
     }
 
-    void keep_columns(std::size_t n) { keep_ = n; }
+    void keep_columns(std::span<const std::uint32_t> columns) {
+        kept_.assign(columns.begin(), columns.end());
+        std::sort(kept_.begin(), kept_.end());
+        kept_.erase(std::unique(kept_.begin(), kept_.end()), kept_.end());
+        all_kept_ = false;
+    }
 
 private:
     [[noreturn]] void fail_cell(const std::string& what) const {
@@ -500,6 +519,7 @@ private:
         }
         last_row_ = number;
         row_.number = number;
+        row_bytes_ = 0;
         row_.cells.clear();
         row_.other_content = false;
         col_ = 0;
@@ -535,9 +555,18 @@ private:
         in_cell_ = true;
     }
 
+    // Where the cell of 1-based column `col` goes in the row, or npos when it is not kept.
+    std::size_t slot_of(std::uint32_t col) const {
+        if (all_kept_) return col - 1;
+        const auto at = std::lower_bound(kept_.begin(), kept_.end(), col - 1);
+        return at != kept_.end() && *at == col - 1 ? static_cast<std::size_t>(at - kept_.begin())
+                                                   : std::string::npos;
+    }
+
     void finish_cell() {
         text_.clear();
-        const bool kept = col_ <= keep_;
+        const std::size_t slot = slot_of(col_);
+        const bool kept = slot != std::string::npos;
         if (type_ == "s") {
             if (!value_.empty()) {
                 std::uint64_t i = 0;
@@ -589,13 +618,19 @@ private:
             if (!white_space_only(text_)) row_.other_content = true;
             return;
         }
+        // Counted before the copy is made: the limits trip before memory grows past them.
         text_bytes_ += text_.size();
         if (text_bytes_ > max_text_bytes_)
             throw file_error("sheet '" + sheet_ + "' row " + std::to_string(row_.number) +
                              ": the sheet's cell text exceeds " + std::to_string(max_text_bytes_) +
                              " bytes (limits::max_text_bytes)");
-        if (row_.cells.size() < col_) row_.cells.resize(col_);
-        row_.cells[col_ - 1] = text_;
+        row_bytes_ += text_.size();
+        if (row_bytes_ > max_row_bytes_)
+            throw file_error("sheet '" + sheet_ + "' row " + std::to_string(row_.number) +
+                             ": the row's cell text exceeds " + std::to_string(max_row_bytes_) +
+                             " bytes (limits::max_row_bytes)");
+        if (row_.cells.size() <= slot) row_.cells.resize(slot + 1);
+        row_.cells[slot] = text_;
     }
 
     std::string sheet_;
@@ -603,8 +638,11 @@ private:
     std::vector<date_kind> kinds_;
     bool date1904_;
     std::uint64_t max_text_bytes_;
-    std::uint64_t text_bytes_ = 0;    // cell text handed out so far
-    std::size_t keep_ = max_columns;  // cells at columns above this are dropped
+    std::uint64_t max_row_bytes_;
+    std::uint64_t text_bytes_ = 0;  // cell text handed out so far
+    std::uint64_t row_bytes_ = 0;   // ... of it in the row being read
+    bool all_kept_ = true;          // until keep_columns: column c goes to cells[c - 1]
+    std::vector<std::uint32_t> kept_;  // after it: 0-based columns, ascending; cells[i] is kept_[i]
 
     bool seen_root_ = false, in_data_ = false, in_cell_ = false, in_inline_ = false;
     bool ready_ = false;
@@ -679,10 +717,31 @@ void xlsx_reader::impl::open(std::string_view wanted) {
         return nullptr;
     };
 
+    // Excel refuses two sheets whose names differ only in case; with two, --sheet and the
+    // default could each pick another one. Sorted, so a workbook of many sheets costs n log n.
+    {
+        std::vector<std::string> names;
+        names.reserve(wb.sheets.size());
+        for (auto& s : wb.sheets) {
+            std::string lower = s.name;
+            for (auto& c : lower)
+                if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+            names.push_back(std::move(lower));
+        }
+        std::sort(names.begin(), names.end());
+        const auto twice = std::adjacent_find(names.begin(), names.end());
+        if (twice != names.end()) {
+            for (auto& s : wb.sheets)
+                if (iequals(s.name, *twice))
+                    throw file_error("the workbook has two sheets named '" + s.name +
+                                     "' (names differ in case at most): which one is meant is a "
+                                     "guess");
+        }
+    }
     const sheet_entry* chosen = nullptr;
     if (!wanted.empty()) {
         for (auto& s : wb.sheets)
-            if (s.name == wanted) chosen = &s;
+            if (!chosen && s.name == wanted) chosen = &s;
         for (auto& s : wb.sheets)
             if (!chosen && iequals(s.name, wanted)) chosen = &s;
         if (!chosen) {
@@ -733,7 +792,7 @@ void xlsx_reader::impl::open(std::string_view wanted) {
 
     stream = std::make_unique<part_stream>(*pkg, *sheet_index, sheet_rel->target);
     parser = std::make_unique<sheet_parser>(sheet_rel->target, sheet_name, sst, std::move(kinds),
-                                            wb.date1904, pkg->lim().max_text_bytes);
+                                            wb.date1904, pkg->lim());
 }
 
 xlsx_reader::xlsx_reader(const std::filesystem::path& file, const limits& lim,
@@ -750,7 +809,9 @@ xlsx_reader::~xlsx_reader() = default;
 
 const std::string& xlsx_reader::sheet_name() const { return impl_->sheet_name; }
 
-void xlsx_reader::keep_columns(std::size_t n) { impl_->parser->keep_columns(n); }
+void xlsx_reader::keep_columns(std::span<const std::uint32_t> columns) {
+    impl_->parser->keep_columns(columns);
+}
 
 bool xlsx_reader::next(sheet_row& row) {
     impl& d = *impl_;

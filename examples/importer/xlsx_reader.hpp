@@ -9,6 +9,7 @@
 // - Cells are placed by their `r=` reference; a cell or row without one takes the next position.
 //   Rows ascend strictly and a cell's reference names its own row, as Excel always writes them;
 //   anything else is refused rather than guessed at.
+// - No XML part nests elements deeper than max_xml_depth (64); a deeper one is refused.
 // - No cell text is longer than Excel's limit of 32,767 characters (UTF-16 code units, as Excel
 //   counts them); a longer cell, inline string, formula result or shared string is refused. With
 //   limits::max_text_bytes this bounds the work a small sheet can ask for (a million cells that
@@ -17,6 +18,9 @@
 //   dropped), a formula's cached value, numbers as their shortest round-trip decimal, booleans
 //   as TRUE/FALSE, errors as their text, date-formatted numbers as YYYY-MM-DD[ HH:MM:SS];
 //   `_xHHHH_` escapes decoded.
+// - A workbook that two readers could read differently is refused: two zip entries with one
+//   name, two sheets with one name (ignoring case, as Excel does); a part name matches exactly
+//   first, then ignoring case, and two entries that match it only ignoring case are refused.
 // - Anything wrong with the file itself throws file_error with one line naming the cause; a
 //   valid prefix of rows may already have been returned, so a caller that must be all or
 //   nothing keeps its writes in a transaction.
@@ -27,38 +31,20 @@
 #include <filesystem>
 #include <memory>
 #include <span>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "xlsx_limits.hpp"
+
 namespace weft_import {
-
-// The file itself is unusable: not an .xlsx, damaged, hostile, or over a resource limit.
-class file_error : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
-
-// Resource limits. Bytes are counted while inflating, never taken from the zip headers.
-struct limits {
-    std::uint64_t max_part_bytes = std::uint64_t{2} << 30;    // no part inflates beyond this
-    double max_ratio = 100.0;                                 // inflated / compressed ...
-    std::uint64_t ratio_min_bytes = std::uint64_t{10} << 20;  // ... checked above this size
-    // Total bytes of cell text in the rows handed out (kept columns only), counted as rows are
-    // produced. The shared-string table needs no limit of its own: it is one part, so
-    // max_part_bytes and max_ratio already bound it, and holding it costs at most its inflated
-    // size plus one offset per string (each string takes at least five bytes of XML).
-    std::uint64_t max_text_bytes = std::uint64_t{2} << 30;
-};
-
-// Excel's limit on the text of one cell, in UTF-16 code units.
-inline constexpr std::size_t max_cell_characters = 32767;
 
 struct sheet_row {
     std::uint32_t number = 0;        // 1-based row number in the sheet
-    std::vector<std::string> cells;  // cells[0] is column A; trailing missing cells are absent
-    // A cell beyond xlsx_reader::keep_columns had text that is not all Unicode White_Space (the
+    // cells[0] is column A, or the first kept column after xlsx_reader::keep_columns; trailing
+    // missing cells are absent.
+    std::vector<std::string> cells;
+    // A cell outside xlsx_reader::keep_columns had text that is not all Unicode White_Space (the
     // same "blank" as the row rules use): the row is not blank even if every kept cell is.
     bool other_content = false;
 };
@@ -66,7 +52,9 @@ struct sheet_row {
 class xlsx_reader {
 public:
     // Opens the package and reads the workbook, its relationships, styles and shared strings;
-    // `sheet` empty means Sheet1-else-first. Throws file_error.
+    // `sheet` empty means Sheet1-else-first. A file that is not a regular file (a pipe,
+    // /dev/stdin) is first copied to an unnamed temporary file, at most limits::max_part_bytes
+    // of it; a directory is refused. Throws file_error.
     explicit xlsx_reader(const std::filesystem::path& file, const limits& lim = {},
                          std::string_view sheet = {});
     // The same from bytes in memory (the fuzzer's entry); `bytes` must outlive the reader.
@@ -78,11 +66,13 @@ public:
 
     const std::string& sheet_name() const;
 
-    // From the next row on, only cells[0, n) are stored; the text of a cell further right is
-    // not copied, only looked at to set sheet_row::other_content. Without a call every column
-    // up to XFD (16,384) is kept. A caller calls it after the header row with the number of
-    // columns it maps, so a stray cell at XFD costs nothing per row.
-    void keep_columns(std::size_t n);
+    // From the next row on, only the cells of `columns` (0-based: 0 is column A; sorted and
+    // deduplicated here) are stored, and row.cells[i] is the cell of columns[i]; the text of any
+    // other cell is not copied, only looked at to set sheet_row::other_content. Without a call
+    // every column up to XFD (16,384) is kept, cells[0] being column A. A caller calls it after
+    // the header row with the columns it maps, so a header at XFD costs a row no more than a
+    // header at B.
+    void keep_columns(std::span<const std::uint32_t> columns);
 
     // The next row that appears in the sheet's XML (rows absent from the XML are not invented).
     // Returns false at the end of the sheet. Throws file_error.

@@ -133,11 +133,41 @@ void append_number(double v, std::string& out) {
         out += '0';
         return;
     }
+    // The shortest digits that read back as v come from the scientific form: the fixed form
+    // prints an integer beyond 2^53 with all of its binary value's digits (1.23456789012345E+17
+    // is 123456789012344992 there), which the file never had.
     char buf[64];
-    double a = std::fabs(v);
-    auto fmt = (a >= 1e-6 && a < 1e21) ? std::chars_format::fixed : std::chars_format::scientific;
-    auto r = std::to_chars(buf, buf + sizeof buf, v, fmt);
-    out.append(buf, r.ptr);
+    const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+    const std::string_view sci(buf, static_cast<std::size_t>(r.ptr - buf));
+    const double a = std::fabs(v);
+    if (!(a >= 1e-6 && a < 1e21)) {
+        out.append(sci);
+        return;
+    }
+    // sci is [-]D[.DDD]e(+|-)XX: the digits, then the power of ten of the first one.
+    const std::size_t e = sci.find('e');
+    std::string_view mantissa = sci.substr(0, e);
+    if (mantissa.front() == '-') {
+        out += '-';
+        mantissa.remove_prefix(1);
+    }
+    std::string digits(1, mantissa.front());
+    if (mantissa.size() > 2) digits.append(mantissa.substr(2));
+    int exp = 0;
+    (void)std::from_chars(sci.data() + e + (sci[e + 1] == '+' ? 2 : 1), sci.data() + sci.size(), exp);
+    const auto n = static_cast<int>(digits.size());
+    if (exp < 0) {  // 0.000ddd
+        out += "0.";
+        out.append(static_cast<std::size_t>(-exp - 1), '0');
+        out += digits;
+    } else if (exp + 1 >= n) {  // ddd000
+        out += digits;
+        out.append(static_cast<std::size_t>(exp + 1 - n), '0');
+    } else {  // dd.ddd
+        out.append(digits, 0, static_cast<std::size_t>(exp + 1));
+        out += '.';
+        out.append(digits, static_cast<std::size_t>(exp + 1));
+    }
 }
 
 bool parse_number(std::string_view text, double& v) {

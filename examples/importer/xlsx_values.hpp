@@ -19,7 +19,7 @@
 #include <string>
 #include <string_view>
 
-#include "xlsx_reader.hpp"
+#include "xlsx_limits.hpp"
 
 namespace weft_import::xlsx_detail {
 

@@ -165,16 +165,34 @@ TEST_CASE("map: a row without a non-empty cell is skipped") {
 }
 
 TEST_CASE("map: content in a column the reader dropped keeps the row") {
-    const auto m = header_map::from(make_row(1, {"Email", "", "Name", "Notes"}));
-    CHECK(m.columns_needed() == 3);  // A..C: Notes is not a field
-    CHECK(header_map::from(standard_header).columns_needed() == field_count);
+    auto m = header_map::from(make_row(1, {"Email", "", "Name", "Notes"}));
+    CHECK(m.keep_mapped_columns() == std::vector<std::uint32_t>{0, 2});  // Notes is no field
+    auto standard = header_map::from(standard_header);
+    CHECK(standard.keep_mapped_columns().size() == field_count);
+    // From now on a row holds the kept cells only, A and C here.
     sheet_row dropped = make_row(7, {"", " "});
     CHECK_FALSE(m.map(dropped));
-    dropped.other_content = true;  // xlsx_reader::keep_columns(3) saw text at D or beyond
+    dropped.other_content = true;  // xlsx_reader::keep_columns saw text in B or D and beyond
     const auto b = m.map(dropped);
     REQUIRE(b);
     CHECK(b->row == 7);
     CHECK(reject_reason(*b) == "name is empty");
+    const auto c = m.map(make_row(8, {"e@x.io", "Zoë"}));
+    REQUIRE(c);
+    CHECK((*c)[field::email] == "e@x.io");
+    CHECK((*c)[field::name] == "Zoë");
+}
+
+TEST_CASE("map: a header at XFD keeps two cells a row, not 16,384") {
+    std::vector<std::string> wide(16384);
+    wide[1] = "Email";
+    wide[16383] = "Name";
+    auto m = header_map::from(make_row(1, wide));
+    CHECK(m.keep_mapped_columns() == std::vector<std::uint32_t>{1, 16383});
+    const auto b = m.map(make_row(2, {"ada@x.io", "Ada"}));
+    REQUIRE(b);
+    CHECK((*b)[field::name] == "Ada");
+    CHECK((*b)[field::email] == "ada@x.io");
 }
 
 TEST_CASE("parse_fields: names, case, spaces, empty items, duplicates") {

@@ -3,11 +3,13 @@
 // (XML parts zipped with libzip, then bytes patched) for every value kind, placement rule and
 // cause of rejection.
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <xlsxwriter.h>
 #include <zip.h>
 
 #include <atomic>
+#include <charconv>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -16,6 +18,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -221,6 +224,7 @@ std::vector<std::string> values(const book& b) {
 }
 
 using cells = std::vector<std::string>;
+using columns = std::vector<std::uint32_t>;
 
 // Patches a little-endian u32 in a zip's bytes.
 void put_u32(std::string& z, std::size_t at, std::uint32_t v) {
@@ -880,7 +884,7 @@ TEST_CASE("limits::max_text_bytes: the cell text a sheet produces is counted") {
     CHECK(contains(rejection(zip), "the sheet's cell text exceeds 2147483648 bytes"));
     // Columns dropped by keep_columns are neither copied nor counted.
     xlsx_reader narrow(bytes_of(zip));
-    narrow.keep_columns(1);
+    narrow.keep_columns(columns{0});
     std::size_t n = 0;
     while (narrow.next(row)) {
         ++n;
@@ -910,7 +914,7 @@ TEST_CASE("keep_columns: cells beyond the kept columns are dropped, but not forg
     CHECK(row.cells.size() == 16384);
     CHECK(row.cells.back() == "far");
     CHECK_FALSE(row.other_content);
-    r.keep_columns(1);
+    r.keep_columns(columns{0});
     REQUIRE(r.next(row));
     CHECK(row.number == 2);
     CHECK(row.cells == cells{"Ada"});
@@ -928,10 +932,23 @@ TEST_CASE("keep_columns: cells beyond the kept columns are dropped, but not forg
     CHECK(row.cells == cells{"1"});
     CHECK(row.other_content);
     CHECK_FALSE(r.next(row));
-    // keep_columns(0) keeps nothing; the rows still come, in order.
+    // No columns keeps nothing; the rows still come, in order.
     xlsx_reader none(bytes_of(zip));
-    none.keep_columns(0);
+    none.keep_columns({});
     REQUIRE(none.next(row));
+    CHECK(row.cells.empty());
+    CHECK(row.other_content);
+    // Kept columns need not be adjacent: cells[i] is the i-th kept column, given in any order.
+    xlsx_reader far(bytes_of(zip));
+    REQUIRE(far.next(row));
+    far.keep_columns(columns{16383, 0, 16383});
+    REQUIRE(far.next(row));
+    CHECK(row.cells == cells{"Ada", "far"});
+    CHECK_FALSE(row.other_content);
+    REQUIRE(far.next(row));
+    CHECK(row.cells == cells{"", " \t\xE3\x80\x80"});  // the later XFD3 counts, as before
+    CHECK_FALSE(row.other_content);
+    REQUIRE(far.next(row));  // C4 is not kept
     CHECK(row.cells.empty());
     CHECK(row.other_content);
 }
@@ -994,4 +1011,256 @@ TEST_CASE("many styles and many sheets cost time in proportion, not in product")
     many.workbook_rels = rels(rel_list + rel("rIdS", "sharedStrings", "sharedStrings.xml"));
     xlsx_reader r(bytes_of(many.zip()));
     CHECK(r.sheet_name() == "S" + std::to_string(sheets));
+}
+
+namespace {
+
+double parsed(const std::string& s) {
+    double v = 0;
+    const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+    REQUIRE(r.ec == std::errc());
+    return v;
+}
+
+}  // namespace
+
+TEST_CASE("numbers beyond 2^53 keep the digits of the file, in shortest round-trip form") {
+    WEFT_WATCHDOG();
+    const std::vector<std::pair<std::string, std::string>> cases{
+        {"1e15", "1000000000000000"},
+        {"999999999999999", "999999999999999"},
+        {"9007199254740992", "9007199254740992"},  // 2^53
+        {"9007199254740993", "9007199254740992"},  // not a double: the nearest one
+        {"9007199254740994", "9007199254740994"},
+        {"1e16", "10000000000000000"},
+        {"1.2345678901234567E+16", "12345678901234568"},
+        {"1e17", "100000000000000000"},
+        {"1.23456789012345E+17", "123456789012345000"},  // was 123456789012344992
+        {"-1.23456789012345E+17", "-123456789012345000"},
+        {"123456789012345678", "123456789012345680"},
+        {"9.99999999999999E+20", "999999999999999000000"},
+        {"999999999999999999999", "1e+21"},  // rounds to 1e21: scientific from there on
+        {"1e21", "1e+21"},
+        {"-1e21", "-1e+21"},
+        {"1.7976931348623157e308", "1.7976931348623157e+308"},
+        {"123.456", "123.456"},
+        {"-0.5", "-0.5"},
+        {"0.0000025", "0.0000025"},
+        {"0.000001", "0.000001"},
+        {"9.99e-7", "9.99e-07"},
+        {"-1e-7", "-1e-07"},
+        {"1.5e-300", "1.5e-300"},
+        {"5e-324", "5e-324"},  // the smallest denormal
+        {"0.1", "0.1"},
+        {"100", "100"},
+    };
+    book b;
+    std::string row = "<row>";
+    cells want;
+    for (const auto& [in, out] : cases) {
+        row += "<c><v>" + in + "</v></c>";
+        want.push_back(out);
+    }
+    b.sheet = worksheet(row + "</row>");
+    const auto got = values(b);
+    REQUIRE(got.size() == want.size());
+    for (std::size_t i = 0; i < want.size(); ++i) {
+        CAPTURE(cases[i].first);
+        CHECK(got[i] == want[i]);
+        CHECK(parsed(got[i]) == parsed(cases[i].first));  // reads back the same
+    }
+}
+
+namespace {
+
+std::string nest(std::size_t depth) {
+    std::string s;
+    for (std::size_t i = 0; i < depth; ++i) s += "<x>";
+    for (std::size_t i = 0; i < depth; ++i) s += "</x>";
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("XML nesting deeper than 64 elements is refused in every part") {
+    WEFT_WATCHDOG();
+    static_assert(weft_import::max_xml_depth == 64);
+    book ok;
+    // worksheet + 63 = 64 levels: the deepest accepted.
+    ok.sheet = worksheet("<row r=\"1\"><c r=\"A1\" t=\"s\"><v>0</v></c></row>", nest(63));
+    CHECK(values(ok) == cells{"Name"});
+    const std::string refused = " elements in ";
+    auto deep = [&](book b, const std::string& part) {
+        const auto msg = rejection(b.zip());
+        CAPTURE(msg);
+        CHECK(msg.starts_with("XML nested deeper than 64 elements in " + part + " (line "));
+        CHECK(msg.ends_with("): refused, no .xlsx part nests that deep"));
+    };
+    book b = ok;
+    b.sheet = worksheet("<row r=\"1\"><c r=\"A1\" t=\"s\"><v>0</v></c></row>", nest(64));
+    deep(b, "xl/worksheets/sheet1.xml");
+    // Inside a cell: worksheet sheetData row c is t = 6 levels.
+    b = ok;
+    b.sheet = worksheet("<row r=\"1\"><c r=\"A1\" t=\"inlineStr\"><is><t>a</t>" + nest(60) +
+                        "</is></c></row>");
+    deep(b, "xl/worksheets/sheet1.xml");
+    b = ok;
+    b.sst = shared({"<t>Name</t>" + nest(64)});
+    deep(b, "xl/sharedStrings.xml");
+    b = ok;
+    b.workbook_pr = nest(64);
+    deep(b, "xl/workbook.xml");
+    b = ok;
+    b.root_rels = rels(rel("rId1", "officeDocument", "xl/workbook.xml") + nest(64));
+    deep(b, "_rels/.rels");
+    b = ok;
+    b.workbook_rels = rels(rel("rId1", "worksheet", "worksheets/sheet1.xml") +
+                           rel("rId2", "sharedStrings", "sharedStrings.xml") + nest(64));
+    deep(b, "xl/_rels/workbook.xml.rels");
+    b = ok;
+    b.styles = std::string("<styleSheet xmlns=\"") + main_ns + "\">" + nest(64) + "</styleSheet>";
+    deep(b, "xl/styles.xml");
+    // Millions of tags that never close: refused at the 65th, not when the part ends.
+    b = ok;
+    std::string open;
+    for (int i = 0; i < 1'000'000; ++i) open += "<a>";
+    b.sheet = std::string("<worksheet xmlns=\"") + main_ns + "\"><sheetData>" + open;
+    const auto zip = b.zip();
+    CHECK(zip.size() < 20000);
+    deep(b, "xl/worksheets/sheet1.xml");
+}
+
+TEST_CASE("limits::max_row_bytes: one row's cell text is bounded, a header row included") {
+    WEFT_WATCHDOG();
+    CHECK(limits{}.max_row_bytes == std::uint64_t{64} << 20);
+    book b;
+    b.sst = shared({"<t>" + std::string(1000, 'x') + "</t>"});
+    std::string ten;  // ten cells naming one 1000-byte string
+    for (int c = 0; c < 10; ++c) ten += "<c t=\"s\"><v>0</v></c>";
+    b.sheet = worksheet("<row r=\"1\">" + ten + "</row><row r=\"2\">" + ten + "</row>");
+    limits lim;
+    lim.max_row_bytes = 10000;
+    CHECK(rejection(b.zip(), lim).empty());
+    lim.max_row_bytes = 9999;
+    CHECK(rejection(b.zip(), lim) ==
+          "sheet 'Sheet1' row 1: the row's cell text exceeds 9999 bytes (limits::max_row_bytes)");
+    // Cells outside keep_columns do not count.
+    const auto zip = b.zip();
+    xlsx_reader r(bytes_of(zip), lim);
+    sheet_row first;
+    r.keep_columns(columns{0, 5});
+    REQUIRE(r.next(first));
+    CHECK(first.cells.size() == 2);
+    CHECK(first.other_content);
+    REQUIRE(r.next(first));
+    CHECK(first.number == 2);
+}
+
+TEST_CASE("ambiguous packages: two entries with one name, names equal but for case") {
+    WEFT_WATCHDOG();
+    book b;
+    b.sst = shared({"<t>Name</t>", "<t>Other</t>"});
+    const std::string other = worksheet("<row r=\"1\"><c r=\"A1\" t=\"s\"><v>1</v></c></row>");
+    SUBCASE("two entries named alike are refused, whichever part they are") {
+        // Made unique by libzip, then renamed in both headers to the same name.
+        for (const std::string name :
+             {"xl/worksheets/sheet1.xml", "xl/sharedStrings.xml", "docProps/app.xml"}) {
+            CAPTURE(name);
+            auto parts = b.parts();
+            std::string twin = name;
+            twin[twin.size() - 5] = '~';  // same length
+            parts.push_back({"docProps/app.xml", "<Properties/>"});
+            parts.push_back({twin, other});
+            auto zip = make_zip(parts);
+            for (auto at = zip.find(twin); at != std::string::npos; at = zip.find(twin, at + 1))
+                zip.replace(at, twin.size(), name);
+            CHECK(rejection(zip) ==
+                  "two zip entries are named '" + name + "': readers differ on which one counts");
+        }
+    }
+    SUBCASE("an exact name wins over one equal but for case, wherever it is") {
+        auto parts = b.parts();
+        parts.insert(parts.begin(), part{"XL/Worksheets/Sheet1.xml", other});
+        CHECK(read_bytes(make_zip(parts)).at(0).cells == cells{"Name"});
+        parts = b.parts();
+        parts.push_back({"xl/worksheets/SHEET1.xml", other});
+        CHECK(read_bytes(make_zip(parts)).at(0).cells == cells{"Name"});
+    }
+    SUBCASE("one entry equal but for case is the part; two are refused") {
+        auto parts = b.parts();
+        parts[4].name = "XL/Worksheets/Sheet1.XML";
+        CHECK(read_bytes(make_zip(parts)).at(0).cells == cells{"Name"});
+        parts.push_back({"xl/WORKSHEETS/sheet1.xml", other});
+        CHECK(rejection(make_zip(parts)) ==
+              "two zip entries match part xl/worksheets/sheet1.xml ignoring case "
+              "('XL/Worksheets/Sheet1.XML' and 'xl/WORKSHEETS/sheet1.xml') and neither exactly");
+    }
+}
+
+TEST_CASE("ambiguous workbooks: two sheets with one name are refused") {
+    WEFT_WATCHDOG();
+    book b;
+    b.workbook_rels = rels(rel("rId1", "worksheet", "worksheets/sheet1.xml") +
+                           rel("rId2", "worksheet", "worksheets/sheet1.xml") +
+                           rel("rId3", "sharedStrings", "sharedStrings.xml"));
+    for (const auto& names : std::vector<std::pair<std::string, std::string>>{
+             {"Sheet1", "Sheet1"}, {"Data", "DATA"}, {"Sheet1", "sheet1"}}) {
+        b.sheets = {{names.first, "rId1"}, {names.second, "rId2"}};
+        const auto zip = b.zip();
+        const std::string msg = "the workbook has two sheets named '" + names.first +
+                                "' (names differ in case at most): which one is meant is a guess";
+        CHECK(rejection(zip) == msg);
+        CHECK_THROWS_WITH_AS(xlsx_reader(bytes_of(zip), limits{}, names.second), msg.c_str(),
+                             file_error);
+    }
+    // Distinct names are fine, and --sheet prefers the exact one.
+    b.sheets = {{"Data", "rId1"}, {"Data2", "rId2"}};
+    CHECK(xlsx_reader(bytes_of(b.zip()), limits{}, "data2").sheet_name() == "Data2");
+}
+
+TEST_CASE("input that is not a regular file: a directory is named, a pipe is spooled") {
+    WEFT_WATCHDOG();
+    temp_dir dir;
+    CHECK_THROWS_WITH_AS(xlsx_reader(dir.path), "is a directory, not an .xlsx file", file_error);
+
+    book b;
+    const auto zip = b.zip();
+    const std::string fifo = dir / "pipe";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    auto feed = [&](const std::string& bytes) {
+        return std::thread([&fifo, bytes] {
+            std::ofstream out(fifo, std::ios::binary);
+            out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        });
+    };
+    {
+        auto writer = feed(zip);
+        xlsx_reader r{fs::path(fifo)};
+        writer.join();
+        CHECK(read_all(r).at(0).cells == cells{"Name"});
+    }
+    {
+        // The spool is bounded by max_part_bytes: a pipe cannot fill the disk.
+        auto writer = feed(zip + std::string(4096, '\0'));
+        limits lim;
+        lim.max_part_bytes = zip.size() + 100;
+        CHECK_THROWS_WITH_AS(xlsx_reader(fs::path(fifo), lim),
+                             ("the piped input is larger than the limit of " +
+                              std::to_string(lim.max_part_bytes) +
+                              " bytes (limits::max_part_bytes): refused")
+                                 .c_str(),
+                             file_error);
+        writer.join();
+    }
+    {
+        auto writer = feed("");
+        CHECK_THROWS_WITH_AS(xlsx_reader(fs::path(fifo)), "empty file", file_error);
+        writer.join();
+    }
+    {
+        auto writer = feed("Name,Phone\n");
+        CHECK_THROWS_WITH_AS(xlsx_reader(fs::path(fifo)), "not an .xlsx file (not a zip archive)",
+                             file_error);
+        writer.join();
+    }
 }
