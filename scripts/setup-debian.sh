@@ -21,6 +21,8 @@ packages=(
     clang libclang-rt-14-dev libasan8 libtsan2 libubsan1
     # setarch (ASLR off for TSan on kernels with high mmap entropy)
     util-linux
+    # GNU time: the importer's CLI tests measure weft-import's peak RSS with it
+    time
     # the importer (examples/importer): xlsx reading, databases, sample workbooks, its CLI, and
     # a private PostgreSQL server for its tests (scripts/with-postgres.sh)
     libzip-dev libexpat1-dev libsqlite3-dev libpq-dev libxlsxwriter-dev libcli11-dev

@@ -379,9 +379,7 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "weft-import: no FILE.xlsx given (see --help)\n");
             return exit_usage;
         }
-        // The reader copies a pipe to an unnamed temporary file (within --max-part-mb) and reads
-        // a regular file in place, whichever /dev/stdin is.
-        opt.file = file == "-" ? "/dev/stdin" : file;
+        opt.file = file;
         opt.method = method == "batch"        ? method::batch
                      : method == "concurrent" ? method::concurrent
                      : method == "sequential" ? method::sequential

@@ -118,7 +118,8 @@ void reject_unopenable(std::span<const unsigned char> head, int zip_error_code) 
 package::package(const std::filesystem::path& file, const limits& lim) : lim_(lim) {
     // The caller names the file in front of the message ("weft-import: FILE: ..."), so it is not
     // repeated here.
-    fd_owner fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    fd_owner fd(file == "-" ? ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0)
+                            : ::open(file.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.fd < 0) fail_errno("cannot open the file");
     struct stat st{};
     if (::fstat(fd.fd, &st) != 0) fail_errno("cannot open the file");

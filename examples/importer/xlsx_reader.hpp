@@ -52,9 +52,9 @@ struct sheet_row {
 class xlsx_reader {
 public:
     // Opens the package and reads the workbook, its relationships, styles and shared strings;
-    // `sheet` empty means Sheet1-else-first. A file that is not a regular file (a pipe,
-    // /dev/stdin) is first copied to an unnamed temporary file, at most limits::max_part_bytes
-    // of it; a directory is refused. Throws file_error.
+    // `sheet` empty means Sheet1-else-first. `file` "-" is standard input. A file that is not a
+    // regular file (a pipe) is first copied to an unnamed temporary file, at most
+    // limits::max_part_bytes of it; a directory is refused. Throws file_error.
     explicit xlsx_reader(const std::filesystem::path& file, const limits& lim = {},
                          std::string_view sheet = {});
     // The same from bytes in memory (the fuzzer's entry); `bytes` must outlive the reader.

@@ -473,3 +473,237 @@ TEST_CASE("--sheet, --quiet, the summary, a database that refuses, and the progr
     CHECK(r.out.find("rows read") != std::string::npos);
     CHECK(r.out.find("imported             59,998") != std::string::npos);
 }
+
+namespace {
+
+// The parts of minimal_workbook_parts plus a shared-string table holding `strings`.
+importer_test::zip_entries with_shared_strings(const std::string& sheet_xml,
+                                               const std::vector<std::string>& strings) {
+    auto parts = importer_test::minimal_workbook_parts(sheet_xml);
+    auto& rels = parts[3].second;
+    rels.insert(rels.rfind("</Relationships>"),
+                R"(<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>)");
+    std::string sst = R"(<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">)";
+    for (const auto& s : strings) sst += "<si><t>" + s + "</t></si>";
+    parts.emplace_back("xl/sharedStrings.xml", sst + "</sst>");
+    return parts;
+}
+
+std::string shared_cell(const std::string& ref, int index) {
+    return "<c r=\"" + ref + "\" t=\"s\"><v>" + std::to_string(index) + "</v></c>";
+}
+
+std::string mb(long kb) { return std::to_string(kb / 1024) + " MB"; }
+
+struct measured {
+    run_result run;
+    long peak_kib = 0;
+};
+
+// weft-import ARGS... under GNU time(1): its peak resident set (KiB) is that of weft-import
+// alone, as time forks it from its own small process. (wait4's ru_maxrss for a child started
+// here would include this test's own peak: posix_spawn's child shares this process's memory
+// until it execs, and Linux carries that high-water mark across the exec.)
+measured run_measured(const temp_dir& dir, std::vector<std::string> args) {
+    const std::string report = dir / "time.txt";
+    REQUIRE_MESSAGE(fs::exists("/usr/bin/time"),
+                    "GNU time is missing (scripts/setup-debian.sh installs the time package)");
+    args.insert(args.begin(), {"/usr/bin/time", "-f", "%M", "-o", report,
+                               importer_test::importer_exe()});
+    importer_test::child c(std::move(args));
+    measured m{c.wait(std::chrono::seconds(120)), 0};
+    // The last line is the number; a line before it may say the command failed.
+    const auto lines = lines_of(report);
+    REQUIRE(!lines.empty());
+    m.peak_kib = std::stol(lines.back());
+    return m;
+}
+
+}  // namespace
+
+// Issue 11's hostile shapes, each beside a plain import of as many rows: weft-import's peak RSS
+// must stay within a bound of the plain one's. Before the fixes they cost 504 MB
+// (unclosed tags), hundreds of MB (a header at XFD: 16,384 slots a row; a header row naming one
+// long shared string 16,384 times).
+TEST_CASE("hostile shapes cost memory like a plain sheet: deep XML, a header at XFD, long text") {
+    WEFT_WATCHDOG(std::chrono::seconds(300));
+    temp_dir dir;
+    const std::string db = "sqlite:" + dir / "rss.db";
+    constexpr int rows = 3000;
+
+    std::string plain_rows = header_xml();
+    for (int r = 2; r < rows + 2; ++r)
+        plain_rows += data_row_xml(r, "Shop " + std::to_string(r), "s@x.org");
+    const std::string plain = dir / "plain.xlsx";
+    write_workbook(plain, plain_rows);
+    const auto base = run_measured(dir, {plain, "--db", db, "--json"});
+    INFO(base.run.err);
+    REQUIRE(base.run.status == 0);
+    REQUIRE(json_field(base.run.out, "success_count") == std::to_string(rows));
+    const long base_kb = base.peak_kib;
+    MESSAGE("plain import of " << rows << " rows: peak " << mb(base_kb));
+    connect(db)->drop_table();
+
+    SUBCASE("3.5 million unclosed tags are refused at depth 65") {
+        std::string open;
+        for (int i = 0; i < 3'500'000; ++i) open += "<a>";
+        const std::string deep = dir / "deep.xlsx";
+        write_workbook(deep, open, "");
+        CHECK(fs::file_size(deep) < 64 * 1024);
+        const auto m = run_measured(dir, {deep, "--db", db});
+        CHECK(m.run.status == 1);
+        CHECK(m.run.err.find("XML nested deeper than 64 elements in xl/worksheets/sheet1.xml") !=
+              std::string::npos);
+        MESSAGE("unclosed tags: peak " << mb(m.peak_kib));
+        CHECK(m.peak_kib < base_kb + 32 * 1024);
+    }
+    SUBCASE("a header with Name at XFD: every row keeps two cells") {
+        std::string wide = "<row r=\"1\">" + inline_cell("A1", "Email") +
+                           inline_cell("XFD1", "Name") + "</row>";
+        for (int r = 2; r < rows + 2; ++r) {
+            const auto n = std::to_string(r);
+            wide += "<row r=\"" + n + "\">" + inline_cell("A" + n, "s@x.org") +
+                    inline_cell("XFD" + n, "Shop " + n) + "</row>";
+        }
+        const std::string book = dir / "xfd.xlsx";
+        write_workbook(book, wide);
+        const auto m = run_measured(dir, {book, "--db", db, "--json"});
+        INFO(m.run.err);
+        CHECK(m.run.status == 0);
+        CHECK(json_field(m.run.out, "success_count") == std::to_string(rows));
+        const auto got = table_rows(db);
+        REQUIRE(got.size() == static_cast<std::size_t>(rows));
+        CHECK(got[0][static_cast<std::size_t>(field::name)] == "Shop 2");
+        CHECK(got[0][static_cast<std::size_t>(field::email)] == "s@x.org");
+        MESSAGE("header at XFD: peak " << mb(m.peak_kib));
+        CHECK(m.peak_kib < base_kb + 32 * 1024);
+    }
+    SUBCASE("a header row naming one 32,767-character string 16,384 times") {
+        std::string header = "<row r=\"1\">" + inline_cell("A1", "Name");
+        for (int c = 2; c <= 16384; ++c) header += "<c t=\"s\"><v>0</v></c>";
+        const std::string book = dir / "wide-text.xlsx";
+        importer_test::write_zip(
+            book, with_shared_strings(importer_test::worksheet_xml(header + "</row>"),
+                                      {std::string(32767, 'x')}));
+        CHECK(fs::file_size(book) < 64 * 1024);
+        const auto m = run_measured(dir, {book, "--db", db});
+        CHECK(m.run.status == 1);
+        CHECK(m.run.err.find("row 1: the row's cell text exceeds 67108864 bytes "
+                         "(limits::max_row_bytes)") != std::string::npos);
+        // The row is refused once it holds 64 MiB, not 537 MB.
+        MESSAGE("header row of long shared strings: peak " << mb(m.peak_kib));
+        CHECK(m.peak_kib < base_kb + 192 * 1024);
+    }
+    SUBCASE("rows naming one 32,767-character string: refused at --max-text-mb, memory below it") {
+        std::string many = header_xml();
+        for (int r = 2; r < rows + 2; ++r) {
+            const auto n = std::to_string(r);
+            many += "<row r=\"" + n + "\">" + shared_cell("A" + n, 0) + "</row>";
+        }
+        const std::string book = dir / "long-text.xlsx";
+        importer_test::write_zip(book, with_shared_strings(importer_test::worksheet_xml(many),
+                                                           {std::string(32767, 'x')}));
+        CHECK(fs::file_size(book) < 64 * 1024);  // ~98 MB of cell text
+        const auto m = run_measured(dir, {book, "--db", db, "--max-text-mb", "16"});
+        CHECK(m.run.status == 1);
+        CHECK(m.run.err.find("exceeds 16777216 bytes (limits::max_text_bytes)") != std::string::npos);
+        MESSAGE("rows of one long shared string: peak " << mb(m.peak_kib));
+        CHECK(m.peak_kib < base_kb + (16 + 32) * 1024);
+    }
+}
+
+TEST_CASE("input that is no workbook file: a directory, standard input, a pipe") {
+    WEFT_WATCHDOG(std::chrono::seconds(120));
+    temp_dir dir;
+    const std::string db = "sqlite:" + dir / "in.db";
+    auto r = run_importer({dir.path.string(), "--db", db});
+    CHECK(r.status == 1);
+    CHECK(r.err == "weft-import: " + dir.path.string() + ": is a directory, not an .xlsx file\n");
+
+    const std::string book = dir / "book.xlsx";
+    write_workbook(book, header_xml() + data_row_xml(2, "Acme", "a@acme.example") +
+                             data_row_xml(3, "Bolt", ""));
+    const std::string exe = importer_test::importer_exe();
+    auto shell = [](const std::string& cmd) {
+        importer_test::child c({"/bin/sh", "-c", cmd});
+        return c.wait(std::chrono::seconds(60));
+    };
+    // From a pipe (spooled to an unnamed temporary file) and from a file on standard input.
+    for (const std::string& cmd :
+         {"cat '" + book + "' | '" + exe + "' - --db '" + db + "' --json",
+          "'" + exe + "' - --db '" + db + "' --json < '" + book + "'"}) {
+        CAPTURE(cmd);
+        connect(db)->drop_table();
+        r = shell(cmd);
+        INFO(r.err);
+        CHECK(r.status == 0);
+        CHECK(json_field(r.out, "file") == "\"-\"");
+        CHECK(json_field(r.out, "success_count") == "2");
+        CHECK(table_rows(db).size() == 2);
+    }
+    r = shell("printf 'Name,Email\\n' | '" + exe + "' - --db '" + db + "'");
+    CHECK(r.status == 1);
+    CHECK(r.err == "weft-import: -: not an .xlsx file (not a zip archive)\n");
+    // The spool stops at --max-part-mb: 2 MiB of zeros against a limit of 1.
+    r = shell("head -c 2097152 /dev/zero | '" + exe + "' - --db '" + db + "' --max-part-mb 1");
+    CHECK(r.status == 1);
+    CHECK(r.err ==
+          "weft-import: -: the piped input is larger than the limit of 1048576 bytes "
+          "(limits::max_part_bytes): refused\n");
+}
+
+TEST_CASE("ambiguous workbooks are refused; big numbers keep their digits") {
+    WEFT_WATCHDOG(std::chrono::seconds(120));
+    temp_dir dir;
+    const std::string db = "sqlite:" + dir / "amb.db";
+
+    // Two entries named xl/worksheets/sheet1.xml: libzip reads the first, others the last.
+    auto parts = importer_test::minimal_workbook_parts(
+        importer_test::worksheet_xml(header_xml() + data_row_xml(2, "First", "")));
+    parts.emplace_back("xl/worksheets/sheet1~xml",
+                       importer_test::worksheet_xml(header_xml() + data_row_xml(2, "Last", "")));
+    const std::string twin = dir / "twin.xlsx";
+    importer_test::write_zip(twin, parts);
+    std::string bytes;
+    {
+        std::ifstream in(twin, std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    const std::string from = "xl/worksheets/sheet1~xml", to = "xl/worksheets/sheet1.xml";
+    for (auto at = bytes.find(from); at != std::string::npos; at = bytes.find(from, at + 1))
+        bytes.replace(at, from.size(), to);
+    std::ofstream(twin, std::ios::binary | std::ios::trunc) << bytes;
+    auto r = run_importer({twin, "--db", db});
+    CHECK(r.status == 1);
+    CHECK(r.err == "weft-import: " + twin +
+                       ": two zip entries are named 'xl/worksheets/sheet1.xml': readers differ "
+                       "on which one counts\n");
+
+    // Two sheets named Sheet1: the default and --sheet Sheet1 would read different ones.
+    parts = importer_test::minimal_workbook_parts(
+        importer_test::worksheet_xml(header_xml() + data_row_xml(2, "Acme", "")));
+    auto& workbook = parts[2].second;
+    workbook.insert(workbook.find("</sheets>"), R"(<sheet name="sheet1" sheetId="2" r:id="rId1"/>)");
+    const std::string two = dir / "two.xlsx";
+    importer_test::write_zip(two, parts);
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {two, "--db", db}, {two, "--db", db, "--sheet", "Sheet1"}}) {
+        r = run_importer(args);
+        CHECK(r.status == 1);
+        CHECK(r.err.find("two sheets named 'Sheet1'") != std::string::npos);
+    }
+    CHECK_FALSE(fs::exists(dir / "amb.db"));
+
+    // Phone numbers typed as numbers beyond 2^53 keep the file's digits.
+    const std::string numbers = dir / "numbers.xlsx";
+    write_workbook(numbers, "<row r=\"1\">" + inline_cell("A1", "Name") +
+                                inline_cell("B1", "Phone") + "</row><row r=\"2\">" +
+                                inline_cell("A2", "Acme") +
+                                "<c r=\"B2\"><v>1.23456789012345E+17</v></c></row>");
+    r = run_importer({numbers, "--db", db, "--quiet"});
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    const auto rows = table_rows(db);
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0][static_cast<std::size_t>(field::phone)] == "123456789012345000");
+}
