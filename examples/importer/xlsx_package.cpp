@@ -138,7 +138,7 @@ package::package(const std::filesystem::path& file, const limits& lim) : lim_(li
     // zip_fdopen reads through a duplicate and closes `fd` only when it succeeds.
     zip_ = zip_fdopen(fd.fd, ZIP_RDONLY, &code);
     if (!zip_) {
-        if (code == ZIP_ER_OPEN || code == ZIP_ER_MEMORY || code == ZIP_ER_READ) {
+        if (code == ZIP_ER_OPEN || code == ZIP_ER_MEMORY) {
             zip_error_t err;
             zip_error_init_with_code(&err, code);
             std::string msg = "cannot open the file: " + libzip_message(&err);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # Writes the seed corpus of fuzz/xlsx_fuzz.cpp into fuzz/corpus/: a few tiny workbooks, valid and
 # not, each a few hundred bytes. Rerun after changing it: python3 make_corpus.py
-import io, os, zipfile
+import io, os, warnings, zipfile
 
 here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
 M = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -31,10 +31,10 @@ def book(rows, sst=("Name", "Phone"), styles=None, wbpr="", sheets=(("Sheet1", "
     return parts
 
 
-def write(name, parts, method=zipfile.ZIP_DEFLATED):
+def write(name, parts, method=zipfile.ZIP_DEFLATED, extra=()):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", method) as z:
-        for k, v in parts.items():
+        for k, v in list(parts.items()) + list(extra):
             z.writestr(k, v)
     with open(os.path.join(here, name), "wb") as f:
         f.write(buf.getvalue())
@@ -59,3 +59,16 @@ with open(os.path.join(here, "truncated.xlsx"), "wb") as f:
     f.write(basic[: len(basic) // 2])
 with open(os.path.join(here, "legacy.xls"), "wb") as f:
     f.write(bytes.fromhex("D0CF11E0A1B11AE1") + bytes(56))
+# Issue 11's attacks: deep and unclosed XML, ambiguous packages, digits beyond 2^53, Name at XFD.
+write("deep.xlsx", book('<row r="1"><c r="A1" t="s"><v>0</v></c></row>' + "<a>" * 70 + "</a>" * 70))
+write("unclosed.xlsx", book("") | {"xl/worksheets/sheet1.xml": f'<worksheet xmlns="{M}"><sheetData>' + "<a>" * 10000})
+warnings.simplefilter("ignore")  # zipfile warns about the duplicate name it is asked to write
+write("twin_entries.xlsx", book('<row><c t="s"><v>0</v></c></row>'),
+      extra=[("xl/worksheets/sheet1.xml", f'<worksheet xmlns="{M}"><sheetData/></worksheet>')])
+write("case_entries.xlsx", {"XL/Worksheets/Sheet1.xml": f'<worksheet xmlns="{M}"><sheetData/></worksheet>'} |
+      book('<row><c t="s"><v>1</v></c></row>'))
+write("twin_sheets.xlsx", book('<row><c t="s"><v>0</v></c></row>', sheets=(("Sheet1", "rId1"), ("SHEET1", "rId1"))))
+write("numbers.xlsx", book('<row><c><v>1.23456789012345E+17</v></c><c><v>9007199254740993</v></c>'
+                           '<c><v>-1e21</v></c><c><v>5e-324</v></c><c><v>9.99e-7</v></c></row>'))
+write("xfd_header.xlsx", book('<row r="1"><c r="A1" t="s"><v>1</v></c><c r="XFD1" t="s"><v>0</v></c></row>'
+                              '<row r="2"><c r="XFD2" t="inlineStr"><is><t>Ada</t></is></c></row>'))
