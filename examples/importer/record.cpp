@@ -170,15 +170,15 @@ std::vector<std::uint32_t> header_map::keep_mapped_columns() {
     std::sort(kept.begin(), kept.end());
     for (int& c : column_)
         if (c >= 0)
-            c = static_cast<int>(std::lower_bound(kept.begin(), kept.end(),
-                                                  static_cast<std::uint32_t>(c)) -
-                                 kept.begin());
+            c = static_cast<int>(
+                std::lower_bound(kept.begin(), kept.end(), static_cast<std::uint32_t>(c)) -
+                kept.begin());
     return kept;
 }
 
 std::optional<business> header_map::map(sheet_row row) const {
-    // Cells the reader dropped (outside keep_mapped_columns) count too: it sets other_content when one
-    // of them was not blank.
+    // Cells the reader dropped (outside keep_mapped_columns) count too: it sets other_content when
+    // one of them was not blank.
     if (!row.other_content && std::all_of(row.cells.begin(), row.cells.end(),
                                           [](const std::string& c) { return blank(c); }))
         return std::nullopt;

@@ -84,7 +84,8 @@ int spool(int in, const limits& lim) {
                              std::to_string(lim.max_part_bytes) +
                              " bytes (limits::max_part_bytes): refused");
         for (ssize_t done = 0; done < n;) {
-            const ssize_t w = ::write(out.fd, buf.data() + done, static_cast<std::size_t>(n - done));
+            const ssize_t w =
+                ::write(out.fd, buf.data() + done, static_cast<std::size_t>(n - done));
             if (w < 0 && errno == EINTR) continue;
             if (w < 0) fail_errno("cannot copy the piped input to a temporary file");
             done += w;
@@ -130,9 +131,7 @@ package::package(const std::filesystem::path& file, const limits& lim) : lim_(li
     }
     std::array<unsigned char, 8> head{};
     ssize_t got = 0;
-    do {
-        got = ::pread(fd.fd, head.data(), head.size(), 0);
-    } while (got < 0 && errno == EINTR);
+    do { got = ::pread(fd.fd, head.data(), head.size(), 0); } while (got < 0 && errno == EINTR);
     if (got < 0) fail_errno("cannot read the file");
     int code = 0;
     // zip_fdopen reads through a duplicate and closes `fd` only when it succeeds.
@@ -190,7 +189,8 @@ void package::index_names() {
     names_.reserve(static_cast<std::size_t>(std::max<zip_int64_t>(n, 0)));
     for (zip_int64_t i = 0; i < n; ++i) {
         const char* name = zip_get_name(zip_, static_cast<zip_uint64_t>(i), 0);
-        if (!name) throw file_error("damaged zip archive: entry " + std::to_string(i) + " has no name");
+        if (!name)
+            throw file_error("damaged zip archive: entry " + std::to_string(i) + " has no name");
         names_.emplace_back(name);
     }
     // libzip finds the first of two entries with one name, other readers the last: which part

@@ -3,9 +3,10 @@
 // out of it while counting every inflated byte against the limits.
 //
 // Invariants: nothing is written to the filesystem but the copy of a piped input, in an unnamed
-// temporary file no larger than max_part_bytes; no two entries have one name; a part_stream never hands out more bytes
-// than its declared size, max_part_bytes, or max_ratio times its compressed size (once above
-// ratio_min_bytes) allow, so a zip bomb stops after at most ratio_min_bytes + one chunk.
+// temporary file no larger than max_part_bytes; no two entries have one name; a part_stream
+// never hands out more bytes than its declared size, max_part_bytes, or max_ratio times its
+// compressed size (once above ratio_min_bytes) allow, so a zip bomb stops after at most
+// ratio_min_bytes + one chunk.
 #pragma once
 
 #include <cstddef>

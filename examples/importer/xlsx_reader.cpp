@@ -8,9 +8,9 @@
 //
 // Invariants: expat handlers never throw into C code (the trampolines catch, stop the parser and
 // rethrow after XML_ParseBuffer returns); any DOCTYPE aborts the parse at its start, so no entity
-// is ever declared or expanded; no element opens deeper than max_xml_depth, so what expat
-// holds for open elements is bounded whatever the file; every relationship target of the parts read is resolved inside
-// the package or the file is refused.
+// is ever declared or expanded; no element opens deeper than max_xml_depth, so what expat holds
+// for open elements is bounded whatever the file; every relationship target of the parts read is
+// resolved inside the package or the file is refused.
 #include "xlsx_reader.hpp"
 
 #include <expat.h>
@@ -639,9 +639,9 @@ private:
     bool date1904_;
     std::uint64_t max_text_bytes_;
     std::uint64_t max_row_bytes_;
-    std::uint64_t text_bytes_ = 0;  // cell text handed out so far
-    std::uint64_t row_bytes_ = 0;   // ... of it in the row being read
-    bool all_kept_ = true;          // until keep_columns: column c goes to cells[c - 1]
+    std::uint64_t text_bytes_ = 0;     // cell text handed out so far
+    std::uint64_t row_bytes_ = 0;      // ... of it in the row being read
+    bool all_kept_ = true;             // until keep_columns: column c goes to cells[c - 1]
     std::vector<std::uint32_t> kept_;  // after it: 0-based columns, ascending; cells[i] is kept_[i]
 
     bool seen_root_ = false, in_data_ = false, in_cell_ = false, in_inline_ = false;

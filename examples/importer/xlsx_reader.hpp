@@ -40,7 +40,7 @@
 namespace weft_import {
 
 struct sheet_row {
-    std::uint32_t number = 0;        // 1-based row number in the sheet
+    std::uint32_t number = 0;  // 1-based row number in the sheet
     // cells[0] is column A, or the first kept column after xlsx_reader::keep_columns; trailing
     // missing cells are absent.
     std::vector<std::string> cells;

@@ -154,7 +154,8 @@ void append_number(double v, std::string& out) {
     std::string digits(1, mantissa.front());
     if (mantissa.size() > 2) digits.append(mantissa.substr(2));
     int exp = 0;
-    (void)std::from_chars(sci.data() + e + (sci[e + 1] == '+' ? 2 : 1), sci.data() + sci.size(), exp);
+    (void)std::from_chars(sci.data() + e + (sci[e + 1] == '+' ? 2 : 1), sci.data() + sci.size(),
+                          exp);
     const auto n = static_cast<int>(digits.size());
     if (exp < 0) {  // 0.000ddd
         out += "0.";

@@ -481,8 +481,9 @@ importer_test::zip_entries with_shared_strings(const std::string& sheet_xml,
                                                const std::vector<std::string>& strings) {
     auto parts = importer_test::minimal_workbook_parts(sheet_xml);
     auto& rels = parts[3].second;
-    rels.insert(rels.rfind("</Relationships>"),
-                R"(<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>)");
+    rels.insert(
+        rels.rfind("</Relationships>"),
+        R"(<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>)");
     std::string sst = R"(<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">)";
     for (const auto& s : strings) sst += "<si><t>" + s + "</t></si>";
     parts.emplace_back("xl/sharedStrings.xml", sst + "</sst>");
@@ -508,8 +509,8 @@ measured run_measured(const temp_dir& dir, std::vector<std::string> args) {
     const std::string report = dir / "time.txt";
     REQUIRE_MESSAGE(fs::exists("/usr/bin/time"),
                     "GNU time is missing (scripts/setup-debian.sh installs the time package)");
-    args.insert(args.begin(), {"/usr/bin/time", "-f", "%M", "-o", report,
-                               importer_test::importer_exe()});
+    args.insert(args.begin(),
+                {"/usr/bin/time", "-f", "%M", "-o", report, importer_test::importer_exe()});
     importer_test::child c(std::move(args));
     measured m{c.wait(std::chrono::seconds(120)), 0};
     // The last line is the number; a line before it may say the command failed.
@@ -558,8 +559,8 @@ TEST_CASE("hostile shapes cost memory like a plain sheet: deep XML, a header at 
         CHECK(m.peak_kib < base_kb + 32 * 1024);
     }
     SUBCASE("a header with Name at XFD: every row keeps two cells") {
-        std::string wide = "<row r=\"1\">" + inline_cell("A1", "Email") +
-                           inline_cell("XFD1", "Name") + "</row>";
+        std::string wide =
+            "<row r=\"1\">" + inline_cell("A1", "Email") + inline_cell("XFD1", "Name") + "</row>";
         for (int r = 2; r < rows + 2; ++r) {
             const auto n = std::to_string(r);
             wide += "<row r=\"" + n + "\">" + inline_cell("A" + n, "s@x.org") +
@@ -589,7 +590,7 @@ TEST_CASE("hostile shapes cost memory like a plain sheet: deep XML, a header at 
         const auto m = run_measured(dir, {book, "--db", db});
         CHECK(m.run.status == 1);
         CHECK(m.run.err.find("row 1: the row's cell text exceeds 67108864 bytes "
-                         "(limits::max_row_bytes)") != std::string::npos);
+                             "(limits::max_row_bytes)") != std::string::npos);
         // The row is refused once it holds 64 MiB, not 537 MB.
         MESSAGE("header row of long shared strings: peak " << mb(m.peak_kib));
         CHECK(m.peak_kib < base_kb + 192 * 1024);
@@ -606,7 +607,8 @@ TEST_CASE("hostile shapes cost memory like a plain sheet: deep XML, a header at 
         CHECK(fs::file_size(book) < 64 * 1024);  // ~98 MB of cell text
         const auto m = run_measured(dir, {book, "--db", db, "--max-text-mb", "16"});
         CHECK(m.run.status == 1);
-        CHECK(m.run.err.find("exceeds 16777216 bytes (limits::max_text_bytes)") != std::string::npos);
+        CHECK(m.run.err.find("exceeds 16777216 bytes (limits::max_text_bytes)") !=
+              std::string::npos);
         MESSAGE("rows of one long shared string: peak " << mb(m.peak_kib));
         CHECK(m.peak_kib < base_kb + (16 + 32) * 1024);
     }
@@ -629,9 +631,8 @@ TEST_CASE("input that is no workbook file: a directory, standard input, a pipe")
         return c.wait(std::chrono::seconds(60));
     };
     // From a pipe (spooled to an unnamed temporary file) and from a file on standard input.
-    for (const std::string& cmd :
-         {"cat '" + book + "' | '" + exe + "' - --db '" + db + "' --json",
-          "'" + exe + "' - --db '" + db + "' --json < '" + book + "'"}) {
+    for (const std::string& cmd : {"cat '" + book + "' | '" + exe + "' - --db '" + db + "' --json",
+                                   "'" + exe + "' - --db '" + db + "' --json < '" + book + "'"}) {
         CAPTURE(cmd);
         connect(db)->drop_table();
         r = shell(cmd);
@@ -683,7 +684,8 @@ TEST_CASE("ambiguous workbooks are refused; big numbers keep their digits") {
     parts = importer_test::minimal_workbook_parts(
         importer_test::worksheet_xml(header_xml() + data_row_xml(2, "Acme", "")));
     auto& workbook = parts[2].second;
-    workbook.insert(workbook.find("</sheets>"), R"(<sheet name="sheet1" sheetId="2" r:id="rId1"/>)");
+    workbook.insert(workbook.find("</sheets>"),
+                    R"(<sheet name="sheet1" sheetId="2" r:id="rId1"/>)");
     const std::string two = dir / "two.xlsx";
     importer_test::write_zip(two, parts);
     for (const auto& args : std::vector<std::vector<std::string>>{

@@ -1244,12 +1244,12 @@ TEST_CASE("input that is not a regular file: a directory is named, a pipe is spo
         auto writer = feed(zip + std::string(4096, '\0'));
         limits lim;
         lim.max_part_bytes = zip.size() + 100;
-        CHECK_THROWS_WITH_AS(xlsx_reader(fs::path(fifo), lim),
-                             ("the piped input is larger than the limit of " +
-                              std::to_string(lim.max_part_bytes) +
-                              " bytes (limits::max_part_bytes): refused")
-                                 .c_str(),
-                             file_error);
+        CHECK_THROWS_WITH_AS(
+            xlsx_reader(fs::path(fifo), lim),
+            ("the piped input is larger than the limit of " + std::to_string(lim.max_part_bytes) +
+             " bytes (limits::max_part_bytes): refused")
+                .c_str(),
+            file_error);
         writer.join();
     }
     {
