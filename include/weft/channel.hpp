@@ -299,7 +299,7 @@ public:
     channel() noexcept = default;
     explicit channel(std::size_t capacity)
         : detail::handle<T>(std::make_shared<detail::chan_state<T>>(capacity)) {}
-    static channel unbounded() {
+    [[nodiscard]] static channel unbounded() {
         return channel(std::make_shared<detail::chan_state<T>>(detail::unbounded_tag{}));
     }
 

@@ -747,7 +747,7 @@ private:
 
 // What the with_* factories return: `auto [ctx, cancel] = weft::with_cancel(parent);`
 template <class F>
-struct cancelable {
+struct [[nodiscard]] cancelable {
     context ctx;
     F cancel;
 };
@@ -818,7 +818,7 @@ cancelable<cancel_func> with_timeout(const context& parent,
 // A child that carries `value` under `key`; cancellation and deadline are the parent's.
 template <class T, class V>
     requires std::is_constructible_v<T, V&&>
-context with_value(const context& parent, const context_key<T>& key, V&& value) {
+[[nodiscard]] context with_value(const context& parent, const context_key<T>& key, V&& value) {
     const auto& p = detail::context_access::node(parent);
     return detail::context_access::make(
         std::make_shared<detail::value_node<T>>(p, &key, T(std::forward<V>(value))));
@@ -826,7 +826,7 @@ context with_value(const context& parent, const context_key<T>& key, V&& value) 
 
 // A child that sees the parent's values but is never canceled and has no deadline (for work
 // that must finish even when the request that started it is abandoned).
-inline context without_cancel(const context& parent) {
+[[nodiscard]] inline context without_cancel(const context& parent) {
     struct detached_node final : detail::ctx_node {
         explicit detached_node(std::shared_ptr<ctx_node> p) noexcept
             : ctx_node(std::move(p), nullptr, std::nullopt) {}
@@ -837,7 +837,7 @@ inline context without_cancel(const context& parent) {
 
 // A child that is canceled (canceled) when `token`'s stop is requested, or when `parent` is.
 // With std::jthread: `[](std::stop_token st) { auto ctx = weft::with_stop_token({}, st); ... }`.
-inline context with_stop_token(const context& parent, std::stop_token token) {
+[[nodiscard]] inline context with_stop_token(const context& parent, std::stop_token token) {
     auto n = std::make_shared<detail::stop_node>(detail::context_access::node(parent));
     n->attach();
     if (token.stop_possible()) n->arm(std::move(token));
@@ -846,7 +846,7 @@ inline context with_stop_token(const context& parent, std::stop_token token) {
 
 // The cause of ctx's cancellation: the one given to a cause-taking cancel or deadline, else a
 // context_error carrying err(). Null while ctx is active.
-inline std::exception_ptr cause(const context& ctx) {
+[[nodiscard]] inline std::exception_ptr cause(const context& ctx) {
     const auto& n = detail::context_access::node(ctx);
     auto* c = n ? n->canceler() : nullptr;
     if (!c || c->state() == 0) return nullptr;
@@ -886,7 +886,7 @@ after_func_handle after_func(const context& ctx, F f) {
 // Sleeps for d unless ctx ends first. Empty error_code after the full sleep, ctx.err()
 // otherwise.
 template <class Rep, class Per>
-std::error_code sleep(const context& ctx, const std::chrono::duration<Rep, Per>& d) {
+[[nodiscard]] std::error_code sleep(const context& ctx, const std::chrono::duration<Rep, Per>& d) {
     if (auto e = ctx.err()) return e;
     auto done = ctx.done();
     if (!done) {

@@ -411,7 +411,7 @@ struct fan_access;
 
 // A running fan-out, merge or tee: its output receivers, and its threads. See the file comment.
 template <class T>
-class fan {
+class [[nodiscard]] fan {
 public:
     using value_type = T;
 
@@ -450,7 +450,7 @@ public:
     // its inputs, else the first exception thrown inside it or the cause of the cancellation.
     // Blocks until the inputs are closed and drained and the outputs consumed, or until the fan
     // is stopped (give it a context with a deadline, or cancel() it, to bound the wait).
-    std::exception_ptr wait() {
+    [[nodiscard]] std::exception_ptr wait() {
         join();
         return state_ ? state_->result() : nullptr;
     }

@@ -126,7 +126,7 @@ struct stage_stats {
 };
 
 // What run() / wait() report.
-struct pipeline_result {
+struct [[nodiscard]] pipeline_result {
     // Null when the pipeline ran to the end of its input. Otherwise the first exception thrown
     // by a stage, or the cause of the context that canceled it (a weft::context_error carrying
     // canceled / deadline_exceeded unless the canceller gave a cause).
@@ -1045,7 +1045,7 @@ inline pipeline_start pipeline(const context& ctx = background(), pipeline_optio
 // A running pipeline (from start()). T: the type of its output values, void if it ends in a
 // sink. The destructor cancels a pipeline that is still running and joins its threads.
 template <class T>
-class pipeline_run {
+class [[nodiscard]] pipeline_run {
 public:
     pipeline_run(pipeline_run&&) noexcept = default;
     pipeline_run& operator=(pipeline_run&&) = delete;
@@ -1083,7 +1083,7 @@ private:
 // A pipeline whose last stage outputs T (void: it ends in a sink). Built with operator|, run
 // once with run() (T void) or start(). Movable, not copyable.
 template <class T>
-class pipeline_of {
+class [[nodiscard]] pipeline_of {
 public:
     using value_type = T;
 

@@ -192,7 +192,7 @@ struct is_otherwise<otherwise_case<F>> : std::true_type {};
 // (empty when the channel is closed and drained) or fn().
 template <class H, class F>
     requires detail::receivable<H>
-auto on_receive(H&& rx, F&& fn) {
+[[nodiscard]] auto on_receive(H&& rx, F&& fn) {
     return detail::receive_case<H, F>(std::forward<H>(rx), std::forward<F>(fn));
 }
 
@@ -201,7 +201,7 @@ auto on_receive(H&& rx, F&& fn) {
 template <class H, class V, class F>
     requires detail::sendable<H> && (std::is_same_v<V &&, detail::handle_value_t<H>&> ||
                                      std::is_convertible_v<V &&, detail::handle_value_t<H>>)
-auto on_send(H&& tx, V&& value, F&& fn) {
+[[nodiscard]] auto on_send(H&& tx, V&& value, F&& fn) {
     using T = detail::handle_value_t<H>;
     // An lvalue of exactly T is referenced; anything else becomes a T stored in the case.
     if constexpr (std::is_same_v<V&&, T&>) {
@@ -214,7 +214,7 @@ auto on_send(H&& tx, V&& value, F&& fn) {
 
 // Go's `default:` - runs when no other case is ready; select then never blocks.
 template <class F>
-auto otherwise(F&& fn) {
+[[nodiscard]] auto otherwise(F&& fn) {
     return detail::otherwise_case<F>(std::forward<F>(fn));
 }
 
@@ -298,15 +298,15 @@ public:
     std::size_t select() { return run(false, nullptr); }
 
     // Runs a ready case, if any.
-    std::optional<std::size_t> try_select() { return wrap(run(true, nullptr)); }
+    [[nodiscard]] std::optional<std::size_t> try_select() { return wrap(run(true, nullptr)); }
 
     template <class Rep, class Per>
-    std::optional<std::size_t> select_for(const std::chrono::duration<Rep, Per>& d) {
+    [[nodiscard]] std::optional<std::size_t> select_for(const std::chrono::duration<Rep, Per>& d) {
         auto deadline = detail::deadline_after(d);
         return wrap(run(false, &deadline));
     }
     template <class Clock, class Dur>
-    std::optional<std::size_t> select_until(const std::chrono::time_point<Clock, Dur>& tp) {
+    [[nodiscard]] std::optional<std::size_t> select_until(const std::chrono::time_point<Clock, Dur>& tp) {
         auto deadline = detail::to_steady(tp);
         return wrap(run(false, &deadline));
     }

@@ -84,7 +84,7 @@ struct schedule_state {
 // The entry cannot be canceled; it lives in the service until it fires. For a deadline that
 // may be abandoned early, prefer `timer` (its destructor stops it) so a loop of selects with a
 // long timeout does not pile up entries.
-inline receiver<std::chrono::steady_clock::time_point> after(
+[[nodiscard]] inline receiver<std::chrono::steady_clock::time_point> after(
     std::chrono::steady_clock::duration d) {
     using clock = std::chrono::steady_clock;
     channel<clock::time_point> ch(1);

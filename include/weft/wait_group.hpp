@@ -106,7 +106,7 @@ public:
 
     // As wait(), giving up when ctx is canceled. Empty when the counter reached zero (that
     // wins if both happen), ctx.err() otherwise.
-    std::error_code wait(const context& ctx) {
+    [[nodiscard]] std::error_code wait(const context& ctx) {
         if (counter(state_.load(std::memory_order_acquire)) == 0) return {};  // as in wait()
         if (auto e = ctx.err()) return e;
         struct wake {
@@ -142,7 +142,7 @@ public:
 
     // As wait(), giving up after d. True iff the counter reached zero.
     template <class Rep, class Period>
-    bool wait_for(std::chrono::duration<Rep, Period> d) {
+    [[nodiscard]] bool wait_for(std::chrono::duration<Rep, Period> d) {
         // A century or more is "forever" (and now + d could overflow).
         if (d >= std::chrono::hours(24 * 365 * 100)) {
             wait();
@@ -153,7 +153,7 @@ public:
 
     // As wait(), giving up at deadline. True iff the counter reached zero.
     template <class Clock, class Duration>
-    bool wait_until(std::chrono::time_point<Clock, Duration> deadline) {
+    [[nodiscard]] bool wait_until(std::chrono::time_point<Clock, Duration> deadline) {
         if (counter(state_.load(std::memory_order_acquire)) == 0) return true;  // as in wait()
         if (!register_waiter()) return true;
         bool zero;

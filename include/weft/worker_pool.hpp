@@ -441,7 +441,7 @@ public:
 
     // As shutdown(), but stops waiting when ctx ends: {} once the workers are joined,
     // ctx.err() otherwise (the queue stays closed and the workers keep draining it).
-    std::error_code shutdown(const context& ctx) {
+    [[nodiscard]] std::error_code shutdown(const context& ctx) {
         refuse_from_worker("shutdown");
         (void)queue_.close();
         if (auto e = exited_.wait(ctx)) return e;
