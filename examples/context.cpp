@@ -78,7 +78,7 @@ void causes() {
 
     auto [slow, stop_slow] = weft::with_timeout_cause(
         weft::background(), 10ms, std::make_exception_ptr(std::runtime_error("quote too slow")));
-    weft::sleep(slow, 1s);
+    (void)weft::sleep(slow, 1s);  // cut short by the deadline, whose cause is printed below
     std::printf("err: %s; cause: %s\n", slow.err().message().c_str(),
                 weft::error_as<std::runtime_error>(weft::cause(slow))->what());
     auto [plain, cancel_plain] = weft::with_cancel(weft::background());
