@@ -34,7 +34,7 @@ ctest --test-dir "$build_root/cmake" --output-on-failure -j "$jobs" \
 if [[ ${WEFT_SKIP_MESON:-0} != 1 ]]; then
     echo "=== Meson: configure, build, test (${build_root}/meson)"
     if [[ -f "$build_root/meson/meson-private/coredata.dat" ]]; then
-        # --reconfigure re-reads the file lists (new tests, examples, benchmarks).
+        # --reconfigure picks up changed options and build files.
         # shellcheck disable=SC2086
         meson setup --reconfigure "$build_root/meson" "$root" ${WEFT_MESON_ARGS:-} ||
             meson setup --wipe "$build_root/meson" "$root" ${WEFT_MESON_ARGS:-}

@@ -315,7 +315,10 @@ int run_import_command(import_options opt, const std::string& require, const std
 int main(int argc, char** argv) {
     CLI::App app{"weft-import: stream an .xlsx business directory into SQLite or PostgreSQL",
                  "weft-import"};
-    app.set_version_flag("--version", "weft-import 0.1.0");
+    // weft's version (VERSION, which both builds check against WEFT_VERSION_*): one number.
+    app.set_version_flag("--version", "weft-import " + std::to_string(WEFT_VERSION_MAJOR) + "." +
+                                          std::to_string(WEFT_VERSION_MINOR) + "." +
+                                          std::to_string(WEFT_VERSION_PATCH));
 
     import_options opt;
     std::string file, method = "pipeline", require, rejects;
