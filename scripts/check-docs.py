@@ -30,6 +30,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 EXAMPLE_PATH = re.compile(r"examples/[\w./-]+\.(?:cpp|go|expected)")
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 PENDING = {
+    "docs/errors.md",  # weft's error model, written with weft/errors.hpp (issue 10)
 }
 # Paths in code spans that are not files of this repository, and why.
 ELSEWHERE = {
