@@ -306,7 +306,8 @@ public:
         return wrap(run(false, &deadline));
     }
     template <class Clock, class Dur>
-    [[nodiscard]] std::optional<std::size_t> select_until(const std::chrono::time_point<Clock, Dur>& tp) {
+    [[nodiscard]] std::optional<std::size_t> select_until(
+        const std::chrono::time_point<Clock, Dur>& tp) {
         auto deadline = detail::to_steady(tp);
         return wrap(run(false, &deadline));
     }
