@@ -36,10 +36,23 @@ public:
     virtual ~connection() = default;
     virtual std::string_view kind() const = 0;  // "sqlite" or "postgresql"
 
-    // CREATE TABLE IF NOT EXISTS businesses (...) and its indexes.
+    // CREATE TABLE IF NOT EXISTS businesses (...) and its six indexes (idx_businesses_name,
+    // ..._category, ..._email, ..._city, ..._country, ..._deleted_at).
+    // Outside a transaction the table and its indexes are committed at once. Inside one, the
+    // caller is about to bulk-load, so when the table is new or empty the indexes are built by
+    // commit(), after the rows are in (sorting every key once beats inserting them one by one):
+    // - a table it creates gets its indexes at commit();
+    // - an empty existing table has those of its indexes that are exactly the importer's own
+    //   (that name, that one column, ascending, not unique, no condition) dropped now and built
+    //   again at commit(); any other index is left alone and kept up to date row by row;
+    // - a table that holds rows keeps all its indexes; the rows go in through them.
+    // Either way the table, its rows and its indexes commit together or not at all: a failed
+    // index build rolls the whole transaction back.
     virtual void create_schema() = 0;
 
     virtual void begin() = 0;  // db_error when a transaction is already open
+    // Builds the indexes create_schema deferred, then commits. When an index cannot be built,
+    // the transaction is rolled back and db_error thrown.
     virtual void commit() = 0;
     virtual void rollback() = 0;  // no-op when no transaction is open
 
@@ -52,6 +65,9 @@ public:
     // For tests and the demo: rows in id order, and their count.
     virtual std::int64_t count() = 0;
     virtual std::vector<business> select_all() = 0;  // business::row is 0
+    // The names of the indexes on businesses that the database uses (not the primary key's),
+    // sorted.
+    virtual std::vector<std::string> index_names() = 0;
     virtual void drop_table() = 0;
 };
 

@@ -6,6 +6,9 @@
 //   with SQLITE_BUSY when a read lock would have to be upgraded (a deferred BEGIN can deadlock
 //   there, and SQLite then reports BUSY without waiting).
 // - insert_many is atomic: inside the caller's transaction, or in one of its own.
+// - indexes_deferred_ is true only inside a transaction, between a create_schema that created
+//   the table (or dropped the importer's own indexes of an empty one) and the commit() that
+//   builds them; rollback() and a failed build clear it with the transaction.
 // - An empty field is stored as NULL and read back as "": the table's NOT NULL on name then
 //   refuses a nameless row even if validation was skipped.
 // - bulk_load never trades crash safety: WAL with synchronous=NORMAL keeps every committed
@@ -19,6 +22,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -38,6 +42,14 @@ using statement = std::unique_ptr<sqlite3_stmt, statement_deleter>;
 std::string create_table_sql() {
     return database_sql::create_table("INTEGER PRIMARY KEY", "DATETIME", "CURRENT_TIMESTAMP");
 }
+
+// What `CREATE INDEX IF NOT EXISTS idx_businesses_<column> ON businesses (<column>)` makes.
+constexpr const char* own_index_sql =
+    "SELECT count(*) FROM pragma_index_list('businesses') AS l"
+    " WHERE l.name = ?1 AND l.\"unique\" = 0 AND l.partial = 0 AND l.origin = 'c'"
+    " AND (SELECT count(*) FROM pragma_index_xinfo(l.name) AS x WHERE x.key) = 1"
+    " AND EXISTS (SELECT 1 FROM pragma_index_xinfo(l.name) AS x WHERE x.key AND x.name = ?2"
+    "             AND x.\"desc\" = 0 AND x.coll = 'BINARY')";
 
 std::string insert_sql() {
     std::string sql = "INSERT INTO businesses (" + column_list() + ") VALUES (";
@@ -104,7 +116,18 @@ public:
         const bool own = !in_transaction();
         if (own) begin();
         try {
-            exec(create_table_sql().c_str(), "create table businesses");
+            if (own) {
+                exec((create_table_sql() + database_sql::create_indexes()).c_str(),
+                     "create table businesses");
+            } else if (!table_exists()) {
+                exec(create_table_sql().c_str(), "create table businesses");
+                indexes_deferred_ = true;
+            } else if (table_empty()) {
+                drop_own_indexes();
+                indexes_deferred_ = true;
+            } else {
+                exec(database_sql::create_indexes().c_str(), "create the indexes of businesses");
+            }
         } catch (...) {
             if (own) rollback();
             throw;
@@ -115,6 +138,7 @@ public:
     void begin() override {
         exec("BEGIN IMMEDIATE", "begin a transaction");
         failed_ = false;
+        indexes_deferred_ = false;
     }
 
     void commit() override {
@@ -126,11 +150,16 @@ public:
                 "sqlite: commit failed: an earlier error aborted the transaction; it was rolled "
                 "back");
         }
+        if (indexes_deferred_) {
+            indexes_deferred_ = false;
+            build_indexes();
+        }
         exec("COMMIT", "commit");
     }
 
     void rollback() override {
         failed_ = false;
+        indexes_deferred_ = false;
         // SQLite rolls back by itself after some errors (I/O, full disk, out of memory).
         if (in_transaction()) exec("ROLLBACK", "rollback");
     }
@@ -181,13 +210,72 @@ public:
         return out;
     }
 
+    std::vector<std::string> index_names() override {
+        statement s = prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'businesses'"
+            " ORDER BY name",
+            "list the indexes of businesses");
+        std::vector<std::string> out;
+        int rc;
+        while ((rc = sqlite3_step(s.get())) == SQLITE_ROW)
+            out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(s.get(), 0)));
+        if (rc != SQLITE_DONE) fail("list the indexes of businesses");
+        return out;
+    }
+
     void drop_table() override {
         insert_.reset();
+        indexes_deferred_ = false;
         exec("DROP TABLE IF EXISTS businesses", "drop table businesses");
     }
 
 private:
     bool in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
+
+    // Asks a question whose answer is one integer.
+    std::int64_t scalar(const char* sql, std::string_view doing,
+                        std::initializer_list<std::string_view> params = {}) {
+        statement s = prepare(sql, doing);
+        int i = 0;
+        for (std::string_view p : params) {
+            if (sqlite3_bind_text64(s.get(), ++i, p.data(), p.size(), SQLITE_STATIC,
+                                    SQLITE_UTF8) != SQLITE_OK)
+                fail(doing);
+        }
+        if (sqlite3_step(s.get()) != SQLITE_ROW) fail(doing);
+        return sqlite3_column_int64(s.get(), 0);
+    }
+
+    bool table_exists() {
+        return scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = "
+                      "'businesses'",
+                      "look for table businesses") > 0;
+    }
+
+    bool table_empty() {
+        return scalar("SELECT NOT EXISTS (SELECT 1 FROM businesses)", "read businesses") != 0;
+    }
+
+    // Drops those of the six indexes that are exactly what create_indexes() makes: an index of
+    // the same name made otherwise is the user's, and stays (CREATE INDEX IF NOT EXISTS then
+    // leaves it alone too).
+    void drop_own_indexes() {
+        for (std::string_view column : database_sql::indexed_columns) {
+            const std::string name = database_sql::index_name(column);
+            if (scalar(own_index_sql, "read the indexes of businesses", {name, column}) == 1)
+                exec(("DROP INDEX " + name).c_str(), "drop index " + name);
+        }
+    }
+
+    // Inside the transaction, before COMMIT: a failure here rolls everything back.
+    void build_indexes() {
+        try {
+            exec(database_sql::create_indexes().c_str(), "create the indexes of businesses");
+        } catch (const db_error& e) {
+            rollback();
+            throw db_error(std::string(e.what()) + "; the transaction was rolled back");
+        }
+    }
 
     [[noreturn]] void fail(std::string_view doing) const {
         throw db_error("sqlite: " + std::string(doing) + " failed: " + sqlite3_errmsg(db_));
@@ -235,6 +323,7 @@ private:
     sqlite3* db_ = nullptr;
     statement insert_;
     bool failed_ = false;  // a statement of the open transaction failed: commit is refused
+    bool indexes_deferred_ = false;  // commit() builds the indexes first
 };
 
 }  // namespace
