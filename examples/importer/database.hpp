@@ -66,7 +66,7 @@ public:
     virtual std::int64_t count() = 0;
     virtual std::vector<business> select_all() = 0;  // business::row is 0
     // The names of the indexes on businesses that the database uses (not the primary key's),
-    // sorted.
+    // sorted; none when there is no table.
     virtual std::vector<std::string> index_names() = 0;
     virtual void drop_table() = 0;
 };

@@ -277,8 +277,8 @@ public:
     std::vector<std::string> index_names() override {
         result r(PQexec(conn_,
                         "SELECT c.relname::text FROM pg_index i JOIN pg_class c ON c.oid = "
-                        "i.indexrelid WHERE i.indrelid = 'businesses'::regclass AND NOT "
-                        "i.indisprimary AND i.indisvalid ORDER BY 1 COLLATE \"C\""));
+                        "i.indexrelid WHERE i.indrelid = to_regclass('businesses') AND NOT "
+                        "i.indisprimary AND i.indisvalid ORDER BY c.relname::text COLLATE \"C\""));
         check(r.get(), PGRES_TUPLES_OK, "list the indexes of businesses");
         std::vector<std::string> out;
         for (int i = 0; i < PQntuples(r.get()); ++i) out.emplace_back(PQgetvalue(r.get(), i, 0));

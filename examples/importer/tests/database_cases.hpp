@@ -334,3 +334,104 @@ TEST_CASE("database: concurrent writers on separate connections lose no row") {
         CHECK(names.count(plain_business(i)[field::name]) == 1);
     }
 }
+
+namespace weft_import_test {
+
+inline const std::vector<std::string> six_indexes = {
+    "idx_businesses_category", "idx_businesses_city",  "idx_businesses_country",
+    "idx_businesses_deleted_at", "idx_businesses_email", "idx_businesses_name"};
+
+}  // namespace weft_import_test
+
+TEST_CASE("database: a load into a new table ends with the six indexes, built at commit") {
+    WEFT_WATCHDOG();
+    const std::string url = fresh_database();
+    const std::vector<business> rows = plain_rows(0, 500);
+    {
+        auto db = weft_import::connect(url, {.bulk_load = true});
+        db->begin();
+        db->create_schema();
+        CHECK(db->index_names().empty());  // deferred: the rows go in without them
+        db->insert_many(std::span(rows).first(200));
+        db->insert_many(std::span(rows).subspan(200));
+        db->commit();
+        CHECK(db->index_names() == six_indexes);
+    }
+    auto db = weft_import::connect(url);
+    CHECK(db->index_names() == six_indexes);
+    check_same(db->select_all(), rows);
+    // The committed table is an ordinary one: the next load goes through its indexes.
+    db->begin();
+    db->create_schema();
+    CHECK(db->index_names() == six_indexes);
+    db->insert_many(plain_rows(500, 10));
+    db->commit();
+    CHECK(db->count() == 510);
+}
+
+TEST_CASE("database: a rolled-back load into a new table leaves no table and no index") {
+    WEFT_WATCHDOG();
+    const std::string url = fresh_database();
+    auto db = weft_import::connect(url, {.bulk_load = true});
+    db->begin();
+    db->create_schema();
+    db->insert_many(plain_rows(0, 50));
+    db->rollback();
+    CHECK_THROWS_AS(db->count(), db_error);
+    CHECK(db->index_names().empty());
+    // Nothing deferred survives the rollback: a table made outside any transaction has its
+    // indexes at once, and a later commit has nothing left to build.
+    db->create_schema();
+    CHECK(db->index_names() == six_indexes);
+    db->begin();
+    db->insert_many(plain_rows(0, 5));
+    db->commit();
+    CHECK(db->count() == 5);
+}
+
+TEST_CASE("database: a load into an empty existing table rebuilds its indexes, or restores them") {
+    WEFT_WATCHDOG();
+    const std::string url = fresh_database();
+    auto db = weft_import::connect(url, {.bulk_load = true});
+    db->create_schema();
+    REQUIRE(db->index_names() == six_indexes);
+
+    db->begin();
+    db->create_schema();
+    CHECK(db->index_names().empty());
+    db->insert_many(plain_rows(0, 50));
+    db->rollback();
+    CHECK(db->index_names() == six_indexes);
+    CHECK(db->count() == 0);
+
+    const std::vector<business> rows = plain_rows(0, 300);
+    db->begin();
+    db->create_schema();
+    db->insert_many(rows);
+    db->commit();
+    CHECK(db->index_names() == six_indexes);
+    check_same(weft_import::connect(url)->select_all(), rows);
+}
+
+TEST_CASE("database: a load into a table that holds rows keeps its rows and indexes") {
+    WEFT_WATCHDOG();
+    const std::string url = fresh_database();
+    auto db = weft_import::connect(url, {.bulk_load = true});
+    db->create_schema();
+    db->insert_many(plain_rows(0, 3));
+
+    db->begin();
+    db->create_schema();
+    CHECK(db->index_names() == six_indexes);  // nothing dropped: the rows are indexed
+    db->insert_many(plain_rows(3, 200));
+    db->commit();
+    CHECK(db->index_names() == six_indexes);
+    check_same(weft_import::connect(url)->select_all(), plain_rows(0, 203));
+
+    db->begin();
+    db->create_schema();
+    db->insert_many(plain_rows(203, 20));
+    db->rollback();
+    CHECK(db->index_names() == six_indexes);
+    check_same(weft_import::connect(url)->select_all(), plain_rows(0, 203));
+}

@@ -4,6 +4,9 @@
 // test under it): WEFT_TEST_PG_URL names it, and without it every test fails, none passes empty.
 #include "database_cases.hpp"
 
+#include <libpq-fe.h>
+
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 
@@ -18,6 +21,24 @@ std::string server_url() {
             "(ctest and meson test do)");
     }
     return url;
+}
+
+// Runs `sql` on its own connection, as another program would: the first value of its result
+// ("" when there is none). Fails the test when the server refuses it.
+std::string server_query(const std::string& sql) {
+    PGconn* c = PQconnectdb(server_url().c_str());
+    REQUIRE(PQstatus(c) == CONNECTION_OK);
+    PGresult* r = PQexec(c, sql.c_str());
+    const auto status = PQresultStatus(r);
+    const std::string why = PQresultErrorMessage(r);
+    std::string out;
+    if (status == PGRES_TUPLES_OK && PQntuples(r) > 0) {
+        for (int i = 0; i < PQntuples(r); ++i) out += PQgetvalue(r, i, 0);
+    }
+    PQclear(r);
+    PQfinish(c);
+    REQUIRE_MESSAGE((status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK), why);
+    return out;
 }
 
 }  // namespace
@@ -105,4 +126,84 @@ TEST_CASE("postgresql: invalid UTF-8 is refused by the server") {
     CHECK_THROWS_AS(db->insert_one(bad), db_error);
     CHECK_THROWS_AS(db->insert_many(std::vector<business>{bad}), db_error);
     CHECK(db->count() == 0);
+}
+
+TEST_CASE("postgresql: the indexes built at commit are valid and used by queries") {
+    WEFT_WATCHDOG();
+    const std::string url = fresh_database();
+    auto db = weft_import::connect(url, {.bulk_load = true});
+    db->begin();
+    db->create_schema();
+    db->insert_many(plain_rows(0, 2000));
+    db->commit();
+    CHECK(server_query("SELECT count(*) FROM pg_index WHERE indrelid = 'businesses'::regclass "
+                       "AND indisvalid AND indisready AND NOT indisprimary") == "6");
+    for (const char* column : {"name", "category", "email", "city", "country", "deleted_at"}) {
+        // Off, the sequential scan a 2,000-row table would get shows no index.
+        const std::string plan = server_query(
+            std::string("SET enable_seqscan = off; EXPLAIN SELECT id FROM businesses WHERE ") +
+            column + " IS NULL");
+        CHECK_MESSAGE(plan.find(std::string("idx_businesses_") + column) != std::string::npos,
+                      plan);
+    }
+    CHECK(server_query("SELECT count(*) FROM businesses WHERE email = 'owner1234@example.com'") ==
+          "1");
+}
+
+TEST_CASE("postgresql: an index that cannot be built at commit rolls the whole load back") {
+    WEFT_WATCHDOG();
+    const std::string url = fresh_database();
+    // A name too long for a btree entry (2,704 bytes), and too random to be compressed below.
+    business huge = plain_business(7);
+    std::uint64_t x = 88172645463325252u;
+    while (huge[field::name].size() < 4000) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        huge[field::name] += static_cast<char>('!' + x % 94);
+    }
+    std::vector<business> rows = plain_rows(0, 100);
+    rows.push_back(huge);
+    auto db = weft_import::connect(url, {.bulk_load = true});
+    db->begin();
+    db->create_schema();
+    db->insert_many(rows);
+    try {
+        db->commit();
+        FAIL("committed a table whose index could not be built");
+    } catch (const db_error& e) {
+        const std::string what = e.what();
+        CHECK_MESSAGE(what.find("postgresql: create the indexes of businesses failed: index row "
+                                "size") == 0,
+                      what);
+        CHECK_MESSAGE(what.find("idx_businesses_name") != std::string::npos, what);
+        CHECK_MESSAGE(what.find("the transaction was rolled back") != std::string::npos, what);
+    }
+    CHECK(server_query("SELECT to_regclass('businesses') IS NULL") == "t");
+    db->begin();  // the connection is not left inside the failed transaction
+    db->rollback();
+}
+
+TEST_CASE("postgresql: a user's indexes on an empty table are never dropped") {
+    WEFT_WATCHDOG();
+    const std::string url = fresh_database();
+    weft_import::connect(url)->create_schema();
+    // One index of the user's own, and one that has the name of ours but is made otherwise.
+    server_query(
+        "CREATE INDEX user_phone ON businesses (phone); DROP INDEX idx_businesses_city; "
+        "CREATE INDEX idx_businesses_city ON businesses (city DESC);");
+    const std::string city_def =
+        "SELECT indexdef FROM pg_indexes WHERE indexname = 'idx_businesses_city'";
+    const std::string before = server_query(city_def);
+    CHECK(before.find("DESC") != std::string::npos);
+    auto db = weft_import::connect(url, {.bulk_load = true});
+    db->begin();
+    db->create_schema();
+    CHECK(db->index_names() == std::vector<std::string>{"idx_businesses_city", "user_phone"});
+    db->insert_many(plain_rows(0, 100));
+    db->commit();
+    std::vector<std::string> all = six_indexes;
+    all.emplace_back("user_phone");
+    CHECK(db->index_names() == all);
+    CHECK(server_query(city_def) == before);
 }

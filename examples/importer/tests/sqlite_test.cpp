@@ -38,6 +38,36 @@ std::string query(const std::string& url, const char* sql) {
     return out;
 }
 
+// Runs `sql` on the file through SQLite itself, as another program would.
+void exec_sql(const std::string& url, const char* sql) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open_v2(path_of(url).c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                            nullptr) == SQLITE_OK);
+    char* error = nullptr;
+    const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &error);
+    const std::string why = error ? error : "";
+    sqlite3_free(error);
+    sqlite3_close(db);
+    REQUIRE_MESSAGE(rc == SQLITE_OK, why);
+}
+
+// How SQLite would run `SELECT id FROM businesses WHERE <column> = 'x'`: its plan's details.
+std::string plan_for(const std::string& url, const std::string& column) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open_v2(path_of(url).c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+    const std::string sql =
+        "EXPLAIN QUERY PLAN SELECT id FROM businesses WHERE " + column + " = 'x'";
+    std::string out;
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK) {
+        while (sqlite3_step(s) == SQLITE_ROW)
+            out += reinterpret_cast<const char*>(sqlite3_column_text(s, 3));
+    }
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return out;
+}
+
 }  // namespace
 
 std::string fresh_database() { return "sqlite:" + next_database("db").string(); }
@@ -171,4 +201,72 @@ TEST_CASE("connect: the sqlite: prefix is case-insensitive and names a file") {
     CHECK(db->kind() == "sqlite");
     db->create_schema();
     CHECK(std::filesystem::exists(path_of(url)));
+}
+
+TEST_CASE("sqlite: the indexes built at commit are whole and used by queries") {
+    WEFT_WATCHDOG();
+    const std::string url = fresh_database();
+    auto db = weft_import::connect(url, {.bulk_load = true});
+    db->begin();
+    db->create_schema();
+    db->insert_many(plain_rows(0, 2000));
+    db->commit();
+    for (const char* column : {"name", "category", "email", "city", "country", "deleted_at"}) {
+        const std::string plan = plan_for(url, column);
+        CHECK_MESSAGE(plan.find(std::string("INDEX idx_businesses_") + column) != std::string::npos,
+                      plan);
+    }
+    CHECK(query(url, "PRAGMA integrity_check") == "ok");
+    CHECK(query(url, "SELECT count(*) FROM businesses WHERE email = 'owner1234@example.com'") ==
+          "1");
+}
+
+TEST_CASE("sqlite: an index that cannot be built at commit rolls the whole load back") {
+    WEFT_WATCHDOG();
+    const std::string url = fresh_database();
+    // A table holding the name of one of the indexes: SQLite refuses to create that index.
+    exec_sql(url, "CREATE TABLE idx_businesses_deleted_at (x); INSERT INTO "
+                  "idx_businesses_deleted_at VALUES (1);");
+    auto db = weft_import::connect(url, {.bulk_load = true});
+    db->begin();
+    db->create_schema();
+    db->insert_many(plain_rows(0, 100));
+    try {
+        db->commit();
+        FAIL("committed a table whose index could not be built");
+    } catch (const db_error& e) {
+        const std::string what = e.what();
+        CHECK_MESSAGE(what.find("create the indexes of businesses failed") != std::string::npos,
+                      what);
+        CHECK_MESSAGE(what.find("idx_businesses_deleted_at") != std::string::npos, what);
+        CHECK_MESSAGE(what.find("the transaction was rolled back") != std::string::npos, what);
+    }
+    CHECK(query(url, "SELECT count(*) FROM sqlite_master WHERE tbl_name = 'businesses'") == "0");
+    CHECK(query(url, "SELECT count(*) FROM idx_businesses_deleted_at") == "1");
+    db->begin();  // the connection is not left inside the failed transaction
+    db->rollback();
+}
+
+TEST_CASE("sqlite: a user's indexes on an empty table are never dropped") {
+    WEFT_WATCHDOG();
+    const std::string url = fresh_database();
+    weft_import::connect(url)->create_schema();
+    // One index of the user's own, and one that has the name of ours but is made otherwise.
+    exec_sql(url,
+             "CREATE INDEX user_phone ON businesses (phone); DROP INDEX idx_businesses_city; "
+             "CREATE INDEX idx_businesses_city ON businesses (city DESC);");
+    const std::string city_sql =
+        "SELECT sql FROM sqlite_master WHERE name = 'idx_businesses_city'";
+    const std::string before = query(url, city_sql.c_str());
+    auto db = weft_import::connect(url, {.bulk_load = true});
+    db->begin();
+    db->create_schema();
+    CHECK(db->index_names() == std::vector<std::string>{"idx_businesses_city", "user_phone"});
+    db->insert_many(plain_rows(0, 100));
+    db->commit();
+    std::vector<std::string> all = six_indexes;
+    all.emplace_back("user_phone");
+    CHECK(db->index_names() == all);
+    CHECK(query(url, city_sql.c_str()) == before);
+    CHECK(query(url, "PRAGMA integrity_check") == "ok");
 }
