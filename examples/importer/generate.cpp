@@ -12,8 +12,9 @@
 //   libxlsxwriter writes those through unescaped or escaped, and they would not read back
 //   verbatim.
 // - The document's creation time is fixed, so the same options give the same file, byte for byte.
-// - ZIP64 is never needed: a row's XML is under 2 KiB and at most 1,048,575 rows fit, so the
-//   sheet part stays far below 4 GiB; it is left off for readers without ZIP64.
+// - ZIP64 is never needed: a row's XML is under 2 KiB plus its text_size description (at most
+//   3/2 x 1,000 bytes and one sentence, below 1.7 KiB), and at most 1,048,575 rows fit, so the
+//   sheet part stays below 3.9 GB, under 4 GiB; it is left off for readers without ZIP64.
 #include "generate.hpp"
 
 #include <xlsxwriter.h>
@@ -175,13 +176,13 @@ void put(std::string& s, const Parts&... parts) {
 }
 
 // Fills `row` from its stream, reusing the strings' storage (generation writes a million rows).
-void fill(rng r, double invalid_rate, generated_row& row) {
+void fill(rng r, const generate_options& opt, generated_row& row) {
     for (auto& v : row.values) v.clear();
     const auto at = [&](field f) -> std::string& {
         return row.values[static_cast<std::size_t>(f)];
     };
 
-    row.invalid = r.chance(invalid_rate);
+    row.invalid = r.chance(opt.invalid_rate);
     const std::uint64_t how_invalid = r.below(4);  // 0: no name, 1: blank name, 2-3: bad email
     const category& cat = r.pick(categories);
     const place& where = r.pick(places);
@@ -278,6 +279,15 @@ void fill(rng r, double invalid_rate, generated_row& row) {
             put(text, r.pick(sentences));
         }
     }
+    // Drawn after everything above, so text_size 0 leaves every row as it always was.
+    if (opt.text_size > 0) {
+        std::string& text = at(field::description);
+        const std::uint64_t target = opt.text_size / 2 + r.below(opt.text_size + 1);
+        while (text.size() < target) {
+            if (!text.empty()) put(text, r.chance(0.3) ? '\n' : ' ');
+            put(text, r.pick(sentences));
+        }
+    }
 
     if (!row.invalid) return;
     // An invalid row keeps a Category so that it is never blank: rejected, not skipped.
@@ -300,6 +310,9 @@ void check_options(const generate_options& opt) {
                                     " rows fit below the header, not " + std::to_string(opt.rows));
     if (!(opt.invalid_rate >= 0.0 && opt.invalid_rate <= 1.0))
         throw std::invalid_argument("the invalid rate must be between 0 and 1");
+    if (opt.text_size > max_text_size)
+        throw std::invalid_argument("the text size is at most " + std::to_string(max_text_size) +
+                                    " bytes, not " + std::to_string(opt.text_size));
 }
 
 void check(lxw_error e, const std::string& file, const char* what) {
@@ -335,7 +348,7 @@ void write_workbook(const std::string& file, const generate_options& opt) {
     generated_row row;
     constexpr auto phone = static_cast<std::size_t>(field::phone);
     for (std::uint64_t i = 0; i < opt.rows; ++i) {
-        fill(row_rng(opt.seed, i), opt.invalid_rate, row);
+        fill(row_rng(opt.seed, i), opt, row);
         const auto r = static_cast<lxw_row_t>(i + 1);
         for (std::size_t c = 0; c < field_count; ++c) {
             const std::string& v = row.values[c];
@@ -362,7 +375,7 @@ void write_workbook(const std::string& file, const generate_options& opt) {
 generated_row generate_row(const generate_options& opt, std::uint64_t index) {
     check_options(opt);
     generated_row row;
-    fill(row_rng(opt.seed, index), opt.invalid_rate, row);
+    fill(row_rng(opt.seed, index), opt, row);
     return row;
 }
 

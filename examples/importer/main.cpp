@@ -1,7 +1,7 @@
 // weft-import: the command-line front end of the import engine (engine.hpp).
 //
 //   weft-import [options] FILE.xlsx
-//   weft-import generate --rows N [--seed S] [--invalid-rate R] OUT.xlsx
+//   weft-import generate --rows N [--seed S] [--invalid-rate R] [--text-size B] OUT.xlsx
 //
 // Exit status: 0 the file was imported (rejected rows included), 1 the file or the database
 // refused the import or it was interrupted, 2 a usage error. Errors are one line on stderr.
@@ -365,6 +365,10 @@ int main(int argc, char** argv) {
     generate->add_option("--seed", gen.seed, "random seed")->capture_default_str();
     generate->add_option("--invalid-rate", gen.invalid_rate, "share of invalid rows")
         ->check(CLI::Range(0.0, 1.0))
+        ->capture_default_str();
+    generate->add_option("--text-size", gen.text_size,
+                         "mean description bytes (0: short ones; 320: rows of ~450 bytes)")
+        ->check(CLI::Range(std::uint64_t{0}, max_text_size))
         ->capture_default_str();
     generate->add_option("OUT", gen_out, "the workbook to write (.xlsx)")->required();
     generate->add_flag("--quiet,-q", quiet, "print nothing");

@@ -291,3 +291,83 @@ TEST_CASE("generate: reads back through xlsx_reader and header_map as generated"
     CHECK(rejected > 0);
     CHECK(reader.fraction_read() == doctest::Approx(1.0));
 }
+
+namespace {
+
+std::size_t text_bytes(const generated_row& r) {
+    std::size_t n = 0;
+    for (const auto& v : r.values) n += v.size();
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("generate_row: text_size makes long descriptions and changes nothing else") {
+    const std::uint64_t rows = 5'000;
+    const generate_options plain{.rows = rows, .seed = 3, .invalid_rate = 0.05};
+    constexpr auto description = static_cast<std::size_t>(field::description);
+    double plain_bytes = 0;
+    for (std::uint64_t i = 0; i < rows; ++i)
+        plain_bytes += static_cast<double>(text_bytes(generate_row(plain, i)));
+    plain_bytes /= rows;
+    CHECK(plain_bytes > 150);
+    CHECK(plain_bytes < 230);
+
+    for (const std::uint64_t size : {std::uint64_t{1}, std::uint64_t{300}, max_text_size}) {
+        CAPTURE(size);
+        generate_options opt = plain;
+        opt.text_size = size;
+        double bytes = 0;
+        std::uint64_t invalid = 0;
+        for (std::uint64_t i = 0; i < rows; ++i) {
+            const generated_row a = generate_row(plain, i);
+            const generated_row b = generate_row(opt, i);
+            bytes += static_cast<double>(text_bytes(b));
+            const std::string& text = b.values[description];
+            CHECK(text.size() >= size / 2);
+            // The short description, continued by whole sentences to its drawn length.
+            CHECK(text.starts_with(a.values[description]));
+            CHECK(text.size() <
+                  std::max<std::size_t>(a.values[description].size(), size + size / 2) + 64);
+            CHECK(text.find("_x") == std::string::npos);
+            CHECK(b.invalid == a.invalid);
+            invalid += b.invalid;
+            business rec;
+            rec.fields = b.values;
+            CHECK(validate(rec, {}).has_value() == b.invalid);
+            if (a.invalid) continue;
+            for (std::size_t f = 0; f < field_count; ++f) {
+                if (f != description) CHECK(b.values[f] == a.values[f]);
+            }
+        }
+        CHECK(invalid > rows / 40);
+        if (size == 300) {
+            bytes /= rows;
+            CHECK(bytes > 400);
+            CHECK(bytes < 500);
+        }
+    }
+    CHECK_THROWS_AS(generate_row({.rows = 1, .text_size = max_text_size + 1}, 0),
+                    std::invalid_argument);
+}
+
+TEST_CASE("generate: long descriptions read back verbatim") {
+    WEFT_WATCHDOG(std::chrono::seconds(60));
+    temp_dir dir;
+    const generate_options opt{
+        .rows = weft_test::scale(2'000), .seed = 5, .invalid_rate = 0.02, .text_size = 1000};
+    generate_workbook(dir / "long.xlsx", opt);
+    xlsx_reader reader(dir / "long.xlsx");
+    sheet_row row;
+    REQUIRE(reader.next(row));
+    const header_map header = header_map::from(row);
+    std::uint64_t i = 0;
+    while (reader.next(row)) {
+        REQUIRE(i < opt.rows);
+        const auto b = header.map(row);
+        REQUIRE(b);
+        CHECK(b->fields == generate_row(opt, i).values);
+        ++i;
+    }
+    CHECK(i == opt.rows);
+}
