@@ -5,7 +5,7 @@
 # the pipeline into a new and into an existing table, the writer alone, the C floors (indexed
 # insert, load then index), reading alone, and weft-import's peak RSS. Each pipeline row says
 # its ratio to the indexed-insert floor of the same database, shape and size.
-# At 100,000 rows (--filter '/100000$') it takes a few minutes on 2 cores; the 1,000,000-row
+# At 100,000 rows (--filter '/100000/') it takes a few minutes on 2 cores; the 1,000,000-row
 # cases take minutes each.
 #
 # Usage: scripts/importer-bench.sh [--quick] [--repetitions N] [--filter REGEX]
