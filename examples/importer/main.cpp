@@ -366,8 +366,9 @@ int main(int argc, char** argv) {
     generate->add_option("--invalid-rate", gen.invalid_rate, "share of invalid rows")
         ->check(CLI::Range(0.0, 1.0))
         ->capture_default_str();
-    generate->add_option("--text-size", gen.text_size,
-                         "mean description bytes (0: short ones; 320: rows of ~450 bytes)")
+    generate
+        ->add_option("--text-size", gen.text_size,
+                     "mean description bytes (0: short ones; 320: rows of ~450 bytes)")
         ->check(CLI::Range(std::uint64_t{0}, max_text_size))
         ->capture_default_str();
     generate->add_option("OUT", gen_out, "the workbook to write (.xlsx)")->required();

@@ -313,8 +313,7 @@ private:
         if (!r || PQresultStatus(r) != expected) fail(doing, r);
     }
 
-    void exec(const char* sql, std::string_view doing,
-              ExecStatusType expected = PGRES_COMMAND_OK) {
+    void exec(const char* sql, std::string_view doing, ExecStatusType expected = PGRES_COMMAND_OK) {
         result r(PQexec(conn_, sql));
         check(r.get(), expected, doing);
     }

@@ -238,8 +238,8 @@ private:
         statement s = prepare(sql, doing);
         int i = 0;
         for (std::string_view p : params) {
-            if (sqlite3_bind_text64(s.get(), ++i, p.data(), p.size(), SQLITE_STATIC,
-                                    SQLITE_UTF8) != SQLITE_OK)
+            if (sqlite3_bind_text64(s.get(), ++i, p.data(), p.size(), SQLITE_STATIC, SQLITE_UTF8) !=
+                SQLITE_OK)
                 fail(doing);
         }
         if (sqlite3_step(s.get()) != SQLITE_ROW) fail(doing);
@@ -247,9 +247,10 @@ private:
     }
 
     bool table_exists() {
-        return scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = "
-                      "'businesses'",
-                      "look for table businesses") > 0;
+        return scalar(
+                   "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = "
+                   "'businesses'",
+                   "look for table businesses") > 0;
     }
 
     bool table_empty() {

@@ -338,7 +338,7 @@ TEST_CASE("database: concurrent writers on separate connections lose no row") {
 namespace weft_import_test {
 
 inline const std::vector<std::string> six_indexes = {
-    "idx_businesses_category", "idx_businesses_city",  "idx_businesses_country",
+    "idx_businesses_category",   "idx_businesses_city",  "idx_businesses_country",
     "idx_businesses_deleted_at", "idx_businesses_email", "idx_businesses_name"};
 
 }  // namespace weft_import_test

@@ -225,8 +225,9 @@ TEST_CASE("sqlite: an index that cannot be built at commit rolls the whole load 
     WEFT_WATCHDOG();
     const std::string url = fresh_database();
     // A table holding the name of one of the indexes: SQLite refuses to create that index.
-    exec_sql(url, "CREATE TABLE idx_businesses_deleted_at (x); INSERT INTO "
-                  "idx_businesses_deleted_at VALUES (1);");
+    exec_sql(url,
+             "CREATE TABLE idx_businesses_deleted_at (x); INSERT INTO "
+             "idx_businesses_deleted_at VALUES (1);");
     auto db = weft_import::connect(url, {.bulk_load = true});
     db->begin();
     db->create_schema();
@@ -255,8 +256,7 @@ TEST_CASE("sqlite: a user's indexes on an empty table are never dropped") {
     exec_sql(url,
              "CREATE INDEX user_phone ON businesses (phone); DROP INDEX idx_businesses_city; "
              "CREATE INDEX idx_businesses_city ON businesses (city DESC);");
-    const std::string city_sql =
-        "SELECT sql FROM sqlite_master WHERE name = 'idx_businesses_city'";
+    const std::string city_sql = "SELECT sql FROM sqlite_master WHERE name = 'idx_businesses_city'";
     const std::string before = query(url, city_sql.c_str());
     auto db = weft_import::connect(url, {.bulk_load = true});
     db->begin();
