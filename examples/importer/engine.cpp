@@ -20,13 +20,17 @@
 #include <weft/channel.hpp>
 #include <weft/context.hpp>
 #include <weft/pipeline.hpp>
+#include <weft/semaphore.hpp>
 #include <weft/worker_pool.hpp>
 
 #include <algorithm>
 #include <atomic>
 #include <exception>
 #include <memory>
+#include <new>
+#include <mutex>
 #include <span>
+#include <string>
 #include <thread>
 #include <utility>
 
@@ -42,6 +46,8 @@ std::string_view method_name(method m) {
     return "?";
 }
 
+unsigned max_workers() { return std::max(8u, 4 * std::thread::hardware_concurrency()); }
+
 double import_stats::records_per_second() const {
     const double s = std::chrono::duration<double>(duration).count();
     return s > 0 ? static_cast<double>(success_count) / s : 0.0;
@@ -53,7 +59,7 @@ using clock = std::chrono::steady_clock;
 constexpr auto progress_interval = std::chrono::milliseconds(50);
 
 unsigned worker_count(const import_options& opt) {
-    if (opt.workers) return opt.workers;
+    if (opt.workers) return std::min(opt.workers, max_workers());
     return std::max(2u, std::thread::hardware_concurrency());
 }
 
@@ -75,7 +81,10 @@ sheet open_sheet(const import_options& opt) {
     return {std::move(reader), h};
 }
 
-// Calls on_progress at most every progress_interval. While reading, the clock is checked only
+// Calls on_progress at most every progress_interval, from whichever thread finds it due: the
+// reader as it reads, the writer as it writes, so the figures move while either one waits for
+// the other. A mutex keeps the calls from overlapping; a thread that finds it taken skips its
+// report instead of waiting (the other is reporting). While reading, the clock is checked only
 // every 256 rows, which keeps its cost off the per-row path; a write is slow enough to check it
 // every time.
 class progress_meter {
@@ -84,35 +93,55 @@ public:
                    const std::atomic<std::uint64_t>* written, std::uint64_t rows_read = 0)
         : f_(f), written_(written), read_(rows_read) {}
 
+    // From the one reading thread.
     void row_read(const xlsx_reader& r) {
-        ++read_;
-        if (f_ && (read_ & 255) == 0 && due()) report(r.fraction_read());
+        const auto n = read_.load(std::memory_order_relaxed) + 1;
+        read_.store(n, std::memory_order_relaxed);
+        if (f_ && (n & 255) == 0) {
+            fraction_.store(r.fraction_read(), std::memory_order_relaxed);
+            if (due()) report();
+        }
     }
-    // Something was written after the whole sheet was read.
-    void wrote() {
-        if (f_ && due()) report(1.0);
-    }
-    void report(double fraction) const {
+    // Something was written; `all_read` once the whole sheet has been read.
+    void wrote(bool all_read = false) {
         if (!f_) return;
-        progress p;
-        p.rows_read = read_;
-        p.rows_written = written_ ? written_->load(std::memory_order_relaxed) : 0;
-        p.fraction_read = fraction;
-        f_(p);
+        if (all_read) fraction_.store(1.0, std::memory_order_relaxed);
+        if (due()) report();
+    }
+    // The last report, when the import is done.
+    void finish() {
+        fraction_.store(1.0, std::memory_order_relaxed);
+        report();
     }
 
 private:
     bool due() {
+        std::lock_guard lock(clock_mu_);
         const auto now = clock::now();
         if (now - last_ < progress_interval) return false;
         last_ = now;
         return true;
     }
+    void report() {
+        if (!f_) return;
+        std::unique_lock lock(call_mu_, std::try_to_lock);
+        if (!lock.owns_lock()) return;
+        // Loaded under call_mu_, so one report's figures are never below the previous one's.
+        progress p;
+        p.rows_read = read_.load(std::memory_order_relaxed);
+        p.rows_written = written_ ? written_->load(std::memory_order_relaxed) : 0;
+        p.fraction_read = fraction_.load(std::memory_order_relaxed);
+        f_(p);
+    }
 
     const std::function<void(const progress&)>& f_;
-    const std::atomic<std::uint64_t>* written_;  // relaxed: a progress figure, orders nothing
-    std::uint64_t read_;
+    // relaxed: progress figures, ordering nothing (call_mu_ orders the reports).
+    const std::atomic<std::uint64_t>* written_;
+    std::atomic<std::uint64_t> read_;
+    std::atomic<double> fraction_{0.0};
+    std::mutex clock_mu_;  // guards last_
     clock::time_point last_ = clock::now();
+    std::mutex call_mu_;  // held while f_ runs
 };
 
 // One data row after validation: written, rejected, or skipped because it is blank.
@@ -178,7 +207,9 @@ connect_options db_options() {
 // map's numbering, cost about a microsecond each, as much as validating a row, so paying them
 // once per chunk instead of once per row is what lets the reader keep up with the writer. A
 // batch is a whole number of chunks: `batch_size` rows when it is a multiple of the chunk
-// size (as 1,000 = 4 x 250 and 100 are), else the nearest multiple below it.
+// size (as 1,000 = 4 x 250 and 100 are), else the nearest multiple below it. A chunk is also
+// cut once its rows take chunk_bytes(), so that one chunk of long rows stays a small part of
+// the byte budget.
 struct chunking {
     std::size_t rows_per_chunk;
     std::size_t chunks_per_batch;
@@ -188,8 +219,32 @@ chunking chunks_for(std::size_t batch_size) {
     const std::size_t per_batch = (batch_size + max_chunk - 1) / max_chunk;
     return {batch_size / per_batch, per_batch};
 }
+std::size_t chunk_bytes(std::size_t budget) { return std::max<std::size_t>(budget / 16, 1); }
+
+// What a row costs while it is in flight: the row, its cells' strings and their heap text,
+// and the validated record it becomes (whose strings are the cells', moved). An estimate
+// (malloc adds its own overhead), but one that grows with exactly what a row holds.
+std::size_t row_bytes(const sheet_row& r) {
+    std::size_t n = sizeof(sheet_row) + sizeof(business) + 64;
+    n += r.cells.capacity() * sizeof(std::string);
+    for (const auto& c : r.cells)
+        if (c.capacity() > 15) n += c.capacity() + 1;  // beyond the small-string buffer
+    return n;
+}
+
+// Channels between stages hold this many chunks (the ordered map holds at most max(this,
+// 2 x workers) inside it, the batch stage's output 2 batches): enough to hide a hand-off, few
+// enough that rows in flight are bounded by chunks, not by weft::pipeline's default of 256
+// values per channel.
+constexpr std::size_t chunks_per_channel = 4;
 
 // pipeline: reader thread -> ordered parallel validation -> batch(size, max_wait) -> one writer.
+// Memory is bounded twice: by rows, through the channels' capacities counted in chunks of at
+// most 256 rows, and by bytes, through `budget`, a weighted semaphore the reader acquires for
+// every chunk it sends and the writer releases once it has written the chunk's rows. A chunk
+// heavier than the whole budget takes all of it, so it waits for everything before it and then
+// passes alone. The reader waits on the pipeline's context, so a failure anywhere ends the
+// wait: it can never deadlock on tokens that a stopped writer will not release.
 void run_pipeline(const weft::context& ctx, const import_options& opt,
                   const std::function<void(const progress&)>& on_progress, import_stats& st) {
     // A bad URL is found before the file is read, a bad file before the database is touched,
@@ -198,36 +253,57 @@ void run_pipeline(const weft::context& ctx, const import_options& opt,
     sheet sh = open_sheet(opt);
     auto db = connect(opt.db_url, db_options());
     std::atomic<std::uint64_t> written{0};
+    std::atomic<bool> all_read{false};  // relaxed: only decides the progress fraction
     progress_meter meter(on_progress, &written);
     const chunking ck = chunks_for(opt.batch_size ? opt.batch_size : 1000);
     const std::span<const field> required(opt.required);
-    using rows_chunk = std::vector<sheet_row>;
-    using checked_chunk = std::vector<checked_row>;
+    const auto budget = static_cast<std::int64_t>(std::max<std::size_t>(opt.max_bytes_in_flight, 1));
+    const std::size_t cut_at = chunk_bytes(static_cast<std::size_t>(budget));
+    weft::semaphore in_flight(budget);
+    struct rows_chunk {
+        std::vector<sheet_row> rows;
+        std::int64_t tokens = 0;  // held in `in_flight` until the rows are written
+    };
+    struct checked_chunk {
+        std::vector<checked_row> rows;
+        std::int64_t tokens = 0;
+    };
 
     db->begin();
     try {
         db->create_schema();
         std::vector<business> rows;
-        auto p = weft::pipeline(ctx) |
+        auto p = weft::pipeline(ctx, {.capacity = chunks_per_channel}) |
                  weft::stage::source<rows_chunk>([&](weft::emitter<rows_chunk>& emit) {
                      rows_chunk chunk;
+                     std::size_t bytes = 0;
+                     const auto send = [&] {
+                         chunk.tokens = std::min<std::int64_t>(static_cast<std::int64_t>(bytes), budget);
+                         if (in_flight.acquire(emit.ctx(), chunk.tokens)) return false;
+                         if (!emit(std::move(chunk))) return false;
+                         chunk = rows_chunk{};
+                         bytes = 0;
+                         return true;
+                     };
                      sheet_row r;
                      while (sh.reader.next(r)) {
                          meter.row_read(sh.reader);
-                         chunk.push_back(std::move(r));
+                         bytes += row_bytes(r);
+                         chunk.rows.push_back(std::move(r));
                          r = sheet_row{};
-                         if (chunk.size() < ck.rows_per_chunk) continue;
-                         if (!emit(std::move(chunk))) return;
-                         chunk = rows_chunk{};
+                         if (chunk.rows.size() < ck.rows_per_chunk && bytes < cut_at) continue;
+                         if (!send()) return;
                      }
-                     if (!chunk.empty()) emit(std::move(chunk));
+                     if (!chunk.rows.empty()) (void)send();
+                     all_read.store(true, std::memory_order_relaxed);
                  }).name("read") |
                  weft::stage::map(
                      [&](rows_chunk&& chunk) {
                          checked_chunk out;
-                         out.reserve(chunk.size());
-                         for (auto& r : chunk)
-                             out.push_back(check(sh.header, required, std::move(r)));
+                         out.tokens = chunk.tokens;
+                         out.rows.reserve(chunk.rows.size());
+                         for (auto& r : chunk.rows)
+                             out.rows.push_back(check(sh.header, required, std::move(r)));
                          return out;
                      },
                      worker_count(opt), weft::stage::ordered)
@@ -235,22 +311,33 @@ void run_pipeline(const weft::context& ctx, const import_options& opt,
                  weft::stage::batch(ck.chunks_per_batch, opt.max_wait) |
                  weft::stage::sink([&](std::vector<checked_chunk>&& batch) {
                      rows.clear();
-                     for (auto& chunk : batch)
-                         for (auto& c : chunk) {
+                     std::int64_t tokens = 0;
+                     for (auto& chunk : batch) {
+                         tokens += chunk.tokens;
+                         for (auto& c : chunk.rows) {
                              count(opt, st, c);
                              if (c.what == checked_row::kind::valid)
                                  rows.push_back(std::move(c.record));
                          }
-                     if (rows.empty()) return;
-                     db->insert_many(rows);
-                     written.fetch_add(rows.size(), std::memory_order_relaxed);
+                     }
+                     if (!rows.empty()) {
+                         db->insert_many(rows);
+                         written.fetch_add(rows.size(), std::memory_order_relaxed);
+                     }
+                     // The rows are freed before their tokens go back: what the reader may
+                     // read next is what has really left memory.
+                     rows.clear();
+                     batch.clear();
+                     in_flight.release(tokens);
+                     meter.wrote(all_read.load(std::memory_order_relaxed));
                  }).name("write");
         const auto result = p.run();
         if (result.error) std::rethrow_exception(result.error);
+        if (opt.before_commit) opt.before_commit();
         db->commit();
         fresh.keep();
         st.success_count = written.load(std::memory_order_relaxed);
-        meter.report(1.0);
+        meter.finish();
     } catch (...) {
         rollback_quietly(*db);
         throw;
@@ -272,7 +359,7 @@ std::vector<business> read_all(const import_options& opt,
         count(opt, st, c);
         if (c.what == checked_row::kind::valid) rows.push_back(std::move(c.record));
     }
-    meter.report(1.0);
+    meter.finish();
     return rows;
 }
 
@@ -294,11 +381,11 @@ void run_pooled(const weft::context& parent, const import_options& opt, std::siz
         po.workers = workers;
         po.queue_capacity = 2 * workers;
         po.on_error = [c = child.cancel](std::exception_ptr e) { c(std::move(e)); };
-        weft::worker_pool pool(std::move(po));
         progress_meter meter(on_progress, &written, rows_read);
+        weft::worker_pool pool(std::move(po));
         for (std::size_t begin = 0; begin < n && !ctx.err(); begin += chunk) {
             const std::size_t end = std::min(n, begin + chunk);
-            auto posted = pool.post(ctx, [&idle, &work, &written, &ctx, begin, end] {
+            auto posted = pool.post(ctx, [&idle, &work, &written, &meter, &ctx, begin, end] {
                 if (ctx.err()) return;
                 auto c = idle.receive(ctx);
                 if (!c) return;
@@ -311,25 +398,21 @@ void run_pooled(const weft::context& parent, const import_options& opt, std::siz
                 }
                 written.fetch_add(end - begin, std::memory_order_relaxed);
                 (void)idle.try_send(std::move(conn));
+                meter.wrote(true);
             });
             if (!posted) break;  // canceled: the cause is reported below
-            meter.wrote();
         }
         pool.shutdown();
     }
     throw_if_canceled(ctx);
 }
 
-void run_tutorial(const weft::context& ctx, const import_options& opt,
-                  const std::function<void(const progress&)>& on_progress, import_stats& st) {
-    (void)check_url(opt.db_url);  // a bad URL is found before the file is read
-    const std::vector<business> rows = read_all(opt, on_progress, st);
-    throw_if_canceled(ctx);
+void write_all(const weft::context& ctx, const import_options& opt,
+               const std::function<void(const progress&)>& on_progress,
+               const std::vector<business>& rows, std::uint64_t rows_read,
+               std::atomic<std::uint64_t>& written) {
     auto db = connect(opt.db_url, db_options());
     db->create_schema();
-
-    std::atomic<std::uint64_t> written{0};
-    const std::uint64_t rows_read = st.total_records + st.skipped_blank;
     const std::span<const business> all(rows);
     switch (opt.method) {
         case method::sequential: {
@@ -338,7 +421,7 @@ void run_tutorial(const weft::context& ctx, const import_options& opt,
                 throw_if_canceled(ctx);
                 db->insert_one(b);
                 written.fetch_add(1, std::memory_order_relaxed);
-                meter.wrote();
+                meter.wrote(true);
             }
             break;
         }
@@ -361,8 +444,44 @@ void run_tutorial(const weft::context& ctx, const import_options& opt,
             break;
         case method::pipeline: break;
     }
+}
+
+// The message of the exception `e`, for partial_import_error::what().
+std::string message_of(const std::exception_ptr& e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::bad_alloc&) {
+        return "out of memory (std::bad_alloc)";
+    } catch (const std::exception& x) {
+        return x.what();
+    } catch (...) {
+        return "unknown exception";
+    }
+}
+
+// `written` counts rows whose transaction has committed: each method adds to it only after
+// its commit returned, so on a failure it is what stays in the table.
+void run_tutorial(const weft::context& ctx, const import_options& opt,
+                  const std::function<void(const progress&)>& on_progress, import_stats& st,
+                  clock::time_point t0) {
+    (void)check_url(opt.db_url);  // a bad URL is found before the file is read
+    const std::vector<business> rows = read_all(opt, on_progress, st);
+    throw_if_canceled(ctx);
+    if (opt.before_commit) opt.before_commit();  // every rejected row is known by now
+
+    std::atomic<std::uint64_t> written{0};
+    const std::uint64_t rows_read = st.total_records + st.skipped_blank;
+    try {
+        write_all(ctx, opt, on_progress, rows, rows_read, written);
+    } catch (...) {
+        st.success_count = written.load(std::memory_order_relaxed);
+        if (st.success_count == 0) throw;
+        st.duration = clock::now() - t0;
+        auto cause = std::current_exception();
+        throw partial_import_error(cause, message_of(cause), std::move(st));
+    }
     st.success_count = written.load(std::memory_order_relaxed);
-    progress_meter(on_progress, &written, rows_read).report(1.0);
+    progress_meter(on_progress, &written, rows_read).finish();
 }
 
 }  // namespace
@@ -376,7 +495,7 @@ import_stats run_import(const weft::context& ctx, const import_options& opt,
     if (opt.method == method::pipeline)
         run_pipeline(ctx, opt, on_progress, st);
     else
-        run_tutorial(ctx, opt, on_progress, st);
+        run_tutorial(ctx, opt, on_progress, st, t0);
     st.duration = clock::now() - t0;
     return st;
 }

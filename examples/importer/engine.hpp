@@ -9,7 +9,13 @@
 //   concurrent  the tutorial's second: a worker pool, one INSERT (and transaction) per row.
 //   sequential  the tutorial's first: one INSERT per row, one after another.
 // The three tutorial methods read the whole sheet first, as the tutorial does, so a rejected
-// file writes nothing with them either.
+// file writes nothing with them either; they then commit as they go, and a failure after a
+// commit is reported as partial_import_error, with the count of the rows that stay.
+//
+// Memory: `pipeline` holds at most max_bytes_in_flight bytes of rows (plus one chunk) between
+// the reader and the database, and at most a few chunks of <= 256 rows per stage, whatever the
+// sheet's length: when the database is slower than the reader, the reader waits. The tutorial
+// methods hold the whole sheet, as the tutorial does.
 #pragma once
 
 #include "record.hpp"
@@ -19,8 +25,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <filesystem>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,7 +43,7 @@ struct import_options {
     std::string db_url = "sqlite:businesses.db";
     weft_import::method method = method::pipeline;
     std::string sheet;                        // empty: Sheet1, else the first worksheet
-    unsigned workers = 0;                     // 0: one per hardware thread (at least 2)
+    unsigned workers = 0;  // 0: one per hardware thread (at least 2); capped at max_workers()
     std::size_t batch_size = 0;               // 0: 100 for `batch`, 1000 for `pipeline`
     std::chrono::milliseconds max_wait{100};  // pipeline: a partial batch is written after this
     std::vector<field> required;
@@ -45,7 +53,20 @@ struct import_options {
     // does not grow with the sheet.
     std::function<void(const rejected_row&)> on_reject;
     std::size_t rejects_kept = 1000;
+    // Called once every rejected row has been passed to on_reject and before anything is
+    // committed: pipeline calls it before its one commit, the tutorial's methods after reading
+    // the sheet and before connecting. An exception from it aborts the import, nothing written
+    // (a report that cannot be completed must not follow a commit).
+    std::function<void()> before_commit;
+    // pipeline: the rows between the reader and the database, counted as the bytes their text
+    // and bookkeeping take, are kept under this; the reader waits while it is reached.
+    std::size_t max_bytes_in_flight = std::size_t{16} << 20;
 };
+
+// The most threads (pipeline) or connections (pool methods) an import uses: 4 per hardware
+// thread, at least 8. More only costs memory and address space (each thread has a stack and
+// may get a malloc arena), and with a limit on either it is how an import dies.
+unsigned max_workers();
 
 struct progress {
     std::uint64_t rows_read = 0;  // data rows read so far
@@ -65,11 +86,28 @@ struct import_stats {
     double records_per_second() const;
 };
 
+// A tutorial method stopped after it had committed rows: those rows stay in the table.
+// stats().success_count counts them; what() is the message of cause(), the exception that
+// stopped the import (a db_error, the context's cause, std::bad_alloc, ...).
+class partial_import_error : public std::runtime_error {
+public:
+    partial_import_error(std::exception_ptr cause, std::string what, import_stats stats)
+        : std::runtime_error(std::move(what)), cause_(std::move(cause)), stats_(std::move(stats)) {}
+    std::exception_ptr cause() const noexcept { return cause_; }
+    const import_stats& stats() const noexcept { return stats_; }
+
+private:
+    std::exception_ptr cause_;
+    import_stats stats_;
+};
+
 // Throws url_error (before anything is read or opened), file_error (the file is rejected;
-// nothing written), db_error, or the cause of `ctx`'s cancellation. With `pipeline` nothing is
-// written unless it returns; the tutorial's methods keep the rows they committed before a
-// database error or a cancellation. `on_progress` is called from the
-// engine's threads, at most every ~50 ms, never concurrently with itself.
+// nothing written), db_error, what before_commit or on_reject threw, resource exhaustion
+// (std::bad_alloc, std::system_error from creating a thread), or the cause of `ctx`'s
+// cancellation: then nothing was written. With `pipeline` nothing is ever written unless it
+// returns. The tutorial's methods throw partial_import_error instead once they have committed
+// rows. `on_progress` is called from the engine's threads (the reader's and the writer's, so
+// it moves while either does), at most every ~50 ms, never concurrently with itself.
 import_stats run_import(const weft::context& ctx, const import_options& opt,
                         const std::function<void(const progress&)>& on_progress = {});
 
