@@ -24,8 +24,10 @@ packages=(
     # GNU time: the importer's CLI tests measure weft-import's peak RSS with it
     time
     # the importer (examples/importer): xlsx reading, databases, sample workbooks, its CLI, and
-    # a private PostgreSQL server for its tests (scripts/with-postgres.sh)
+    # a private PostgreSQL server for its tests (scripts/with-postgres.sh); Boost.JSON for its
+    # --json output
     libzip-dev libexpat1-dev libsqlite3-dev libpq-dev libxlsxwriter-dev libcli11-dev
+    libboost-json1.81-dev
     sqlite3 postgresql
     # format check (clang-format 14 mangles C++20 requires-clauses; 19 is in bookworm)
     clang-format-19

@@ -1,13 +1,19 @@
-// weft-import: the command-line front end of the import engine (engine.hpp).
+// weft-import: the command-line front end of the import engine (engine.hpp): the options, and
+// what each outcome prints and exits with. The reports are in cli_output, the progress line in
+// cli_progress, the signal thread in cli_signals.
 //
 //   weft-import [options] FILE.xlsx
-//   weft-import generate --rows N [--seed S] [--invalid-rate R] [--text-size B] OUT.xlsx
+//   weft-import generate --rows N [--seed S] [--invalid-rate R] [--text-size B] [--quiet] OUT.xlsx
 //
-// Exit status: 0 the file was imported (rejected rows included), 1 the file or the database
-// refused the import or it was interrupted, 2 a usage error. Errors are one line on stderr.
-// With the default method nothing is written unless the status is 0; the tutorial's methods
-// keep what they committed before a database error or an interruption. SIGINT and SIGTERM
-// cancel the import through its context, and its transaction is rolled back.
+// Exit status: 0 the file was imported (rejected rows included); 1 the file, the database, a
+// report or the machine's resources refused the import, or it was interrupted, and nothing was
+// written; 2 a usage error (nothing read); 3 the import failed after rows were committed (a
+// tutorial method that commits as it goes, or the report on stdout after the commit), and the
+// message says how many. Errors are one line on stderr. SIGINT and SIGTERM cancel the import
+// through its context, and its transaction is rolled back.
+#include "cli_output.hpp"
+#include "cli_progress.hpp"
+#include "cli_signals.hpp"
 #include "database.hpp"
 #include "engine.hpp"
 #include "generate.hpp"
@@ -15,250 +21,74 @@
 #include <CLI/CLI.hpp>
 #include <weft/context.hpp>
 
+#include <malloc.h>
 #include <pthread.h>
-#include <signal.h>
 #include <unistd.h>
 
-#include <cerrno>
+#include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <exception>
-#include <mutex>
+#include <functional>
+#include <new>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <thread>
 
 namespace {
 
 using namespace weft_import;
+using namespace weft_import::cli;
 
 constexpr int exit_rejected = 1;
 constexpr int exit_usage = 2;
+constexpr int exit_partial = 3;
+constexpr std::size_t thread_stack_bytes = std::size_t{2} << 20;
 
 // A usage error found after parsing (bad --require list, bad --db URL).
 struct usage_error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// JSON string literal: quotes, backslash and control characters escaped; UTF-8 passes through.
-std::string json_string(std::string_view s) {
-    std::string out = "\"";
-    for (const char ch : s) {
-        const auto u = static_cast<unsigned char>(ch);
-        switch (ch) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default:
-                if (u < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", u);
-                    out += buf;
-                } else {
-                    out += ch;
-                }
-        }
+// Threads cost address space before they cost memory: glibc reserves each thread's stack at
+// RLIMIT_STACK (8 MiB by default), and may give each thread a malloc arena that reserves 64 MiB,
+// up to 8 arenas per core. Under an address-space limit (ulimit -v) that, not the rows, is what
+// runs out first. The importer's threads need little stack (expat and SQLite do not recurse
+// deeply), and a few arenas serve its handful of busy threads.
+void economize_threads() {
+    pthread_attr_t attr;
+    if (pthread_attr_init(&attr) == 0) {
+        (void)pthread_attr_setstacksize(&attr, thread_stack_bytes);
+        (void)pthread_setattr_default_np(&attr);
+        pthread_attr_destroy(&attr);
     }
-    return out + "\"";
+    (void)mallopt(M_ARENA_MAX, static_cast<int>(std::max(2u, std::thread::hardware_concurrency())));
 }
 
-// The stats as one JSON object; the rejected rows were streamed into `rejected` (a temporary
-// file of ",{...}" items) while importing, so they are copied, never held in memory.
-void print_json(const import_stats& st, std::FILE* rejected) {
-    const auto ms = std::chrono::duration<double, std::milli>(st.duration).count();
-    std::string out = "{";
-    out += "\"method\":" + json_string(st.method);
-    out += ",\"file\":" + json_string(st.file);
-    out += ",\"total_records\":" + std::to_string(st.total_records);
-    out += ",\"success_count\":" + std::to_string(st.success_count);
-    out += ",\"error_count\":" + std::to_string(st.error_count);
-    out += ",\"duration_ms\":" + std::to_string(std::llround(ms));
-    out += ",\"records_per_second\":" + std::to_string(std::llround(st.records_per_second()));
-    out += ",\"rejected\":[";
-    std::fputs(out.c_str(), stdout);
-    std::rewind(rejected);
-    char buf[65536];
-    bool first = true;
-    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, rejected)) > 0; first = false)
-        std::fwrite(buf + (first ? 1 : 0), 1, n - (first ? 1 : 0), stdout);  // drop the first ','
-    std::fputs("]}\n", stdout);
+// The one line that says why an import stopped (without the "weft-import: " prefix).
+std::string describe(const std::exception_ptr& e, const std::string& file) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::bad_alloc&) {
+        return "out of memory (std::bad_alloc)";
+    } catch (const std::system_error& x) {
+        if (x.code() == std::errc::resource_unavailable_try_again)
+            return std::string("out of resources: ") + x.what();
+        return x.what();
+    } catch (const file_error& x) {
+        return file + ": " + x.what();
+    } catch (const url_error& x) {
+        return std::string("--db: ") + x.what();
+    } catch (const std::exception& x) {
+        return x.what();
+    } catch (...) {
+        return "unknown error";
+    }
 }
-
-// RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled.
-std::string csv_field(std::string_view s) {
-    if (s.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(s);
-    std::string out = "\"";
-    for (const char ch : s) {
-        if (ch == '"') out += '"';
-        out += ch;
-    }
-    return out + "\"";
-}
-
-// Where rejected rows go as the engine finds them: the --rejects CSV file and, for --json, a
-// temporary file. Both are opened before the import, so a path that cannot be written is a
-// usage error and not a failure after the commit; an import that fails removes the CSV file.
-class reject_sink {
-public:
-    reject_sink(std::string csv_path, bool json) : csv_path_(std::move(csv_path)) {
-        if (!csv_path_.empty()) {
-            csv_ = std::fopen(csv_path_.c_str(), "wb");
-            if (!csv_)
-                throw usage_error("--rejects: cannot write '" + csv_path_ +
-                                  "': " + std::strerror(errno));
-            std::fputs("row,reason\r\n", csv_);
-        }
-        if (json) {
-            json_ = std::tmpfile();
-            if (!json_) throw std::runtime_error("cannot create a temporary file for --json");
-        }
-    }
-    reject_sink(const reject_sink&) = delete;
-    reject_sink& operator=(const reject_sink&) = delete;
-    ~reject_sink() {
-        if (csv_) std::fclose(csv_);
-        if (json_) std::fclose(json_);
-    }
-
-    void operator()(const rejected_row& r) {
-        if (csv_) std::fprintf(csv_, "%u,%s\r\n", r.row, csv_field(r.reason).c_str());
-        if (json_)
-            std::fprintf(json_, ",{\"row\":%u,\"reason\":%s}", r.row,
-                         json_string(r.reason).c_str());
-    }
-    // After a successful import: the CSV file must be complete.
-    void finish() {
-        if (csv_ && (std::fflush(csv_) != 0 || std::ferror(csv_)))
-            throw std::runtime_error("--rejects: writing '" + csv_path_ + "' failed");
-    }
-    void discard() {
-        if (!csv_) return;
-        std::fclose(csv_);
-        csv_ = nullptr;
-        std::remove(csv_path_.c_str());
-    }
-    std::FILE* json() const { return json_; }
-
-private:
-    std::string csv_path_;
-    std::FILE* csv_ = nullptr;
-    std::FILE* json_ = nullptr;
-};
-
-std::string thousands(std::uint64_t n) {
-    const std::string digits = std::to_string(n);
-    std::string s;
-    for (std::size_t i = 0; i < digits.size(); ++i) {
-        if (i && (digits.size() - i) % 3 == 0) s += ',';
-        s += digits[i];
-    }
-    return s;
-}
-
-void print_summary(const import_stats& st, std::string_view db_kind) {
-    const auto ms = std::chrono::duration<double, std::milli>(st.duration).count();
-    std::printf("%-20s %s\n", "file", st.file.c_str());
-    std::printf("%-20s %s into %.*s\n", "method", st.method.c_str(),
-                static_cast<int>(db_kind.size()), db_kind.data());
-    std::printf("%-20s %s\n", "records", thousands(st.total_records).c_str());
-    std::printf("%-20s %s\n", "imported", thousands(st.success_count).c_str());
-    std::printf("%-20s %s\n", "rejected", thousands(st.error_count).c_str());
-    if (st.skipped_blank)
-        std::printf("%-20s %s\n", "blank rows skipped", thousands(st.skipped_blank).c_str());
-    std::printf("%-20s %.0f ms\n", "duration", ms);
-    std::printf(
-        "%-20s %s\n", "records/s",
-        thousands(static_cast<std::uint64_t>(std::llround(st.records_per_second()))).c_str());
-    const std::size_t shown = std::min<std::size_t>(st.rejected.size(), 10);
-    for (std::size_t i = 0; i < shown; ++i)
-        std::printf("  row %u: %s\n", st.rejected[i].row, st.rejected[i].reason.c_str());
-    if (st.error_count > shown)
-        std::printf("  ... and %s more (--rejects FILE.csv lists them all)\n",
-                    thousands(st.error_count - shown).c_str());
-}
-
-// The progress line on stderr: redrawn in place, cleared at the end.
-class progress_bar {
-public:
-    void operator()(const progress& p) {
-        const auto now = std::chrono::steady_clock::now();
-        const double s = std::chrono::duration<double>(now - start_).count();
-        const int width = 30;
-        const int filled = static_cast<int>(p.fraction_read * width + 0.5);
-        std::string bar(static_cast<std::size_t>(filled), '#');
-        bar.resize(width, '.');
-        std::fprintf(
-            stderr, "\r[%s] %3.0f%%  %s rows read  %s written  %s rows/s ", bar.c_str(),
-            p.fraction_read * 100, thousands(p.rows_read).c_str(),
-            thousands(p.rows_written).c_str(),
-            thousands(static_cast<std::uint64_t>(s > 0 ? static_cast<double>(p.rows_read) / s : 0))
-                .c_str());
-        drawn_ = true;
-    }
-    void clear() const {
-        if (drawn_) std::fprintf(stderr, "\r\033[K");
-    }
-
-private:
-    std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-    bool drawn_ = false;
-};
-
-// Turns SIGINT/SIGTERM into a cancellation: the signals are blocked in every thread (the
-// engine's threads inherit the mask) and one thread takes them with sigwaitinfo. The first one
-// cancels the import, which then rolls back and reports; a second one ends the process at once
-// (an uncommitted transaction dies with its connection). The destructor wakes the thread with a
-// SIGUSR1 of its own, the only one it accepts as the signal to leave, and restores the mask.
-class signal_canceller {
-public:
-    explicit signal_canceller(weft::cancel_cause_func cancel) {
-        sigemptyset(&set_);
-        sigaddset(&set_, SIGINT);
-        sigaddset(&set_, SIGTERM);
-        sigaddset(&set_, SIGUSR1);
-        pthread_sigmask(SIG_BLOCK, &set_, &old_);
-        thread_ = std::thread([this, c = std::move(cancel)] {
-            bool canceled = false;
-            for (;;) {
-                siginfo_t info{};
-                if (sigwaitinfo(&set_, &info) < 0) continue;  // EINTR
-                if (info.si_signo == SIGUSR1) {
-                    if (info.si_pid == getpid()) return;
-                    continue;
-                }
-                if (canceled) {
-                    static const char msg[] = "\nweft-import: second signal: exiting now\n";
-                    (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
-                    _exit(exit_rejected);
-                }
-                canceled = true;
-                c(std::runtime_error(info.si_signo == SIGINT ? "interrupted (SIGINT)"
-                                                             : "terminated (SIGTERM)"));
-            }
-        });
-    }
-    ~signal_canceller() {
-        // kill(), not pthread_kill(): si_pid is then this process, which is how the thread
-        // tells this SIGUSR1 from a stray one. Only that thread waits for SIGUSR1, and every
-        // other thread blocks it, so it is the one that takes it.
-        ::kill(getpid(), SIGUSR1);
-        thread_.join();
-        pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-    }
-    signal_canceller(const signal_canceller&) = delete;
-    signal_canceller& operator=(const signal_canceller&) = delete;
-
-private:
-    sigset_t set_{};
-    sigset_t old_{};
-    std::thread thread_;
-};
 
 int run_generate(const std::string& out, const generate_options& g, bool quiet) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -282,8 +112,17 @@ int run_import_command(import_options opt, const std::string& require, const std
         throw usage_error(std::string("--require: ") + e.what());
     }
     const std::string_view db_kind = check_url(opt.db_url);
-    reject_sink sink(rejects, json);
-    opt.on_reject = std::ref(sink);
+    if (opt.workers > max_workers() && !quiet)
+        std::fprintf(stderr, "weft-import: --workers %u is more than this machine can use: %u\n",
+                     opt.workers, max_workers());
+    std::optional<reject_sink> sink;
+    try {
+        sink.emplace(rejects, json);
+    } catch (const reject_sink::open_error& e) {
+        throw usage_error(e.what());
+    }
+    opt.on_reject = std::ref(*sink);
+    opt.before_commit = [&sink] { sink->finish(); };
     opt.rejects_kept = 10;  // the summary shows ten; the sink has them all
 
     auto root = weft::with_cancel_cause(weft::background());
@@ -294,25 +133,43 @@ int run_import_command(import_options opt, const std::string& require, const std
 
     import_stats st;
     try {
-        signal_canceller signals(root.cancel);
+        signal_canceller signals(root.cancel, exit_rejected);
         st = run_import(root.ctx, opt, on_progress);
+    } catch (const partial_import_error& e) {
+        // The rejects file was complete before the first commit, and stays with the rows.
+        if (show_progress) bar.clear();
+        const std::string why = describe(e.cause(), opt.file.string());
+        std::fprintf(stderr,
+                     "weft-import: %s; %s rows stay committed (the %s method commits as it "
+                     "goes)\n",
+                     why.c_str(), thousands(e.stats().success_count).c_str(),
+                     e.stats().method.c_str());
+        if (json) print_json(e.stats(), *sink, why);
+        return exit_partial;
     } catch (...) {
         if (show_progress) bar.clear();
-        sink.discard();
+        sink->discard();
         throw;
     }
     if (show_progress) bar.clear();
-    sink.finish();
-    if (json)
-        print_json(st, sink.json());
-    else if (!quiet)
-        print_summary(st, db_kind);
+    // Committed: from here on a failure must not say that nothing was written.
+    try {
+        if (json)
+            print_json(st, *sink);
+        else if (!quiet)
+            print_summary(st, db_kind);
+    } catch (const report_error& e) {
+        std::fprintf(stderr, "weft-import: %s; the import was committed (%s rows)\n", e.what(),
+                     thousands(st.success_count).c_str());
+        return exit_partial;
+    }
     return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+    economize_threads();
     CLI::App app{"weft-import: stream an .xlsx business directory into SQLite or PostgreSQL",
                  "weft-import"};
     // weft's version (VERSION, which both builds check against WEFT_VERSION_*): one number.
@@ -401,14 +258,8 @@ int main(int argc, char** argv) {
     } catch (const url_error& e) {
         std::fprintf(stderr, "weft-import: --db: %s\n", e.what());
         return exit_usage;
-    } catch (const file_error& e) {
-        std::fprintf(stderr, "weft-import: %s: %s\n", file.c_str(), e.what());
-        return exit_rejected;
-    } catch (const db_error& e) {
-        std::fprintf(stderr, "weft-import: %s\n", e.what());
-        return exit_rejected;
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "weft-import: %s\n", e.what());
+    } catch (...) {
+        std::fprintf(stderr, "weft-import: %s\n", describe(std::current_exception(), file).c_str());
         return exit_rejected;
     }
 }
