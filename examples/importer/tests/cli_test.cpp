@@ -97,6 +97,44 @@ std::string data_row_xml(int r, const std::string& name, const std::string& emai
            inline_cell("C" + n, "Springfield") + "</row>";
 }
 
+// A SQLite database slower than the reader: every insert first does busy work in a trigger and
+// is then dropped (RAISE(IGNORE)), so the table, and SQLite's page cache, stay empty, and what
+// could grow with the sheet is only the importer's own backlog. The trigger goes in with the
+// sqlite3 shell, which CI installs (scripts/setup-debian.sh).
+void make_slow_database(const temp_dir& dir, const std::string& path, int busy_bytes) {
+    connect("sqlite:" + path)->create_schema();
+    const std::string sql_file = dir / "slow.sql";
+    std::ofstream(sql_file) << "CREATE TRIGGER slow BEFORE INSERT ON businesses BEGIN SELECT "
+                               "RAISE(IGNORE) WHERE length(hex(randomblob("
+                            << busy_bytes << "))) > 0; END;\n";
+    REQUIRE(std::system(("sqlite3 '" + path + "' < '" + sql_file + "'").c_str()) == 0);
+}
+
+// `rows` data rows of Name, Email and a Description of `text_bytes` characters, different in
+// every row; inline strings (constant_memory), so the reader keeps no shared-string table.
+void write_long_rows(const std::string& path, std::uint64_t rows, std::size_t text_bytes) {
+    lxw_workbook_options wo{};
+    wo.constant_memory = LXW_TRUE;
+    lxw_workbook* wb = workbook_new_opt(path.c_str(), &wo);
+    REQUIRE(wb);
+    lxw_worksheet* ws = workbook_add_worksheet(wb, nullptr);
+    worksheet_write_string(ws, 0, 0, "Name", nullptr);
+    worksheet_write_string(ws, 0, 1, "Email", nullptr);
+    worksheet_write_string(ws, 0, 2, "Description", nullptr);
+    std::string text;
+    for (std::uint64_t r = 1; r <= rows; ++r) {
+        const auto row = static_cast<lxw_row_t>(r);
+        const std::string name = "Shop " + std::to_string(r);
+        text = name + " ";
+        while (text.size() < text_bytes) text += static_cast<char>('a' + (text.size() * r) % 26);
+        worksheet_write_string(ws, row, 0, name.c_str(), nullptr);
+        worksheet_write_string(ws, row, 1, ("shop" + std::to_string(r) + "@x.org").c_str(),
+                               nullptr);
+        worksheet_write_string(ws, row, 2, text.c_str(), nullptr);
+    }
+    REQUIRE(workbook_close(wb) == LXW_NO_ERROR);
+}
+
 std::uint64_t read_io_field(pid_t pid, const std::string& key) {
     std::ifstream f("/proc/" + std::to_string(pid) + "/io");
     for (std::string k; f >> k;) {
@@ -717,4 +755,50 @@ TEST_CASE("ambiguous workbooks are refused; big numbers keep their digits") {
     const auto rows = table_rows(db);
     REQUIRE(rows.size() == 1);
     CHECK(rows[0][static_cast<std::size_t>(field::phone)] == "123456789012345000");
+TEST_CASE("peak memory does not grow with the sheet when the database is slower than the reader") {
+    WEFT_WATCHDOG(std::chrono::seconds(900));
+    temp_dir dir;
+    // Two shapes: generate's rows (~200 bytes of text), and rows with a 2 KB description. Each
+    // is imported at one size and at four times that size; before the backlog was bounded the
+    // larger file kept tens of MB more rows in memory (the reader finished long before the
+    // database did).
+    struct shape {
+        std::string name;
+        std::uint64_t rows;
+        std::size_t text_bytes;  // 0: `weft-import generate`'s rows
+    };
+    const std::uint64_t small = weft_test::scale(20'000), longer = weft_test::scale(8'000);
+    for (const auto& sh : {shape{"generated", small, 0}, shape{"2 KB text", longer, 2048}}) {
+        long peak_kb[2] = {0, 0};
+        for (int i = 0; i < 2; ++i) {
+            const std::uint64_t rows = sh.rows * (i == 0 ? 1 : 4);
+            CAPTURE(sh.name);
+            CAPTURE(rows);
+            const std::string book = dir / ("book" + std::to_string(i) + ".xlsx");
+            if (sh.text_bytes == 0) {
+                REQUIRE(run_importer({"generate", "--rows", std::to_string(rows), "--quiet", book},
+                                     std::chrono::seconds(300))
+                            .status == 0);
+            } else {
+                write_long_rows(book, rows, sh.text_bytes);
+            }
+            const std::string path =
+                dir / ("slow" + std::to_string(sh.text_bytes) + "-" + std::to_string(i) + ".db");
+            make_slow_database(dir, path, 8000);
+            auto r = run_importer({book, "--db", "sqlite:" + path, "--json"},
+                                  std::chrono::seconds(600));
+            INFO(r.err);
+            REQUIRE(r.status == 0);
+            CHECK(json_field(r.out, "total_records") == std::to_string(rows));
+            CHECK(connect("sqlite:" + path)->count() == 0);  // the trigger dropped every row
+            peak_kb[i] = r.max_rss_kb;
+            MESSAGE(sh.name << ": " << rows << " rows, peak RSS " << r.max_rss_kb / 1024 << " MB");
+        }
+        // Sanitizers keep freed memory in quarantine and shadow it, so RSS says nothing there;
+        // the imports above still run under them.
+        if (!WEFT_TEST_SANITIZED) {
+            CHECK(peak_kb[1] < peak_kb[0] + 16 * 1024);
+            CHECK(peak_kb[1] < 200 * 1024);
+        }
+    }
 }
