@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -170,6 +171,9 @@ int run_import_command(import_options opt, const std::string& require, const std
 
 int main(int argc, char** argv) {
     economize_threads();
+    // A file over RLIMIT_FSIZE fails its write with EFBIG, which the reports turn into a
+    // message, instead of killing the process with SIGXFSZ halfway through a line.
+    std::signal(SIGXFSZ, SIG_IGN);
     CLI::App app{"weft-import: stream an .xlsx business directory into SQLite or PostgreSQL",
                  "weft-import"};
     // weft's version (VERSION, which both builds check against WEFT_VERSION_*): one number.

@@ -802,3 +802,176 @@ TEST_CASE("peak memory does not grow with the sheet when the database is slower 
         }
     }
 }
+
+namespace {
+
+// `rows` data rows named "Shop 2", "Shop 3", ... (by sheet row); every `bad_every`-th has an
+// invalid email, and the row `refused_row` (if any) is named "Refuse me".
+std::string shop_rows_xml(int rows, int bad_every, int refused_row = 0) {
+    std::string xml = header_xml();
+    for (int r = 2; r < rows + 2; ++r)
+        xml += data_row_xml(r, r == refused_row ? "Refuse me" : "Shop " + std::to_string(r),
+                            r % bad_every == 0 ? "not-an-email" : "");
+    return xml;
+}
+
+// A SQLite database whose table refuses the row named "Refuse me", as a constraint of the
+// user's schema would.
+void make_refusing_database(const temp_dir& dir, const std::string& path) {
+    connect("sqlite:" + path)->create_schema();
+    const std::string sql_file = dir / "refuse.sql";
+    std::ofstream(sql_file) << "CREATE TRIGGER refuse BEFORE INSERT ON businesses WHEN "
+                               "NEW.name = 'Refuse me' BEGIN SELECT RAISE(ABORT, 'refused by "
+                               "trigger'); END;\n";
+    REQUIRE(std::system(("sqlite3 '" + path + "' < '" + sql_file + "'").c_str()) == 0);
+}
+
+// The number in "...; 1,234 rows stay committed ...".
+std::int64_t committed_in(const std::string& err) {
+    const auto at = err.find(" rows stay committed");
+    if (at == std::string::npos) return -1;
+    auto begin = err.rfind(' ', at - 1) + 1;
+    std::string digits;
+    for (auto i = begin; i < at; ++i)
+        if (err[i] != ',') digits += err[i];
+    return std::stoll(digits);
+}
+
+}  // namespace
+
+TEST_CASE("--rejects on a full disk: exit 1 with the errno, nothing written, no file left") {
+    WEFT_WATCHDOG(std::chrono::seconds(300));
+    temp_dir dir;
+    // Many rejected rows (the stdio buffer fills and a write fails during the import) and two
+    // (the failure is found by the flush before the commit).
+    const std::string many = dir / "many.xlsx";
+    write_workbook(many, shop_rows_xml(3000, 10));
+    const std::string few = dir / "few.xlsx";
+    write_workbook(few, shop_rows_xml(30, 12));
+    for (const auto& db : databases(dir)) {
+        const std::string seed_book = dir / "seed.xlsx";
+        write_workbook(seed_book, header_xml() + data_row_xml(2, "Keep me", "keep@me.org"));
+        REQUIRE(run_importer({seed_book, "--db", db, "--quiet"}).status == 0);
+        const auto before = table_rows(db);
+        for (const std::string& book : {many, few}) {
+            for (const std::string m : {"pipeline", "batch", "concurrent", "sequential"}) {
+                CAPTURE(db);
+                CAPTURE(book);
+                CAPTURE(m);
+                auto r = run_importer(
+                    {book, "--db", db, "--method", m, "--rejects", "/dev/full", "--json"});
+                CHECK(r.status == 1);
+                CHECK(r.out.empty());
+                CHECK(r.err.find("--rejects: writing '/dev/full' failed: No space left on "
+                                 "device") != std::string::npos);
+                CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+                CHECK(table_rows(db) == before);
+                CHECK(fs::exists("/dev/full"));  // a device is never removed
+            }
+        }
+        // A file size limit (RLIMIT_FSIZE) cuts the rejects file: EFBIG, not SIGXFSZ. Only
+        // with PostgreSQL, whose files the limit does not reach.
+        if (db.rfind("sqlite:", 0) != 0) {
+            const std::string rejects = dir / "rejects.csv";
+            for (const std::string m : {"pipeline", "batch"}) {
+                CAPTURE(m);
+                importer_test::child c({"/usr/bin/prlimit", "--fsize=4096", "--",
+                                        importer_test::importer_exe(), many, "--db", db,
+                                        "--method", m, "--rejects", rejects});
+                auto r = c.wait(std::chrono::seconds(120));
+                CHECK(r.status == 1);
+                CHECK(r.err.find("File too large") != std::string::npos);
+                CHECK(table_rows(db) == before);
+                CHECK_FALSE(fs::exists(rejects));
+            }
+        }
+        connect(db)->drop_table();
+    }
+}
+
+TEST_CASE("a failure after a commit exits 3 with the committed count; pipeline writes nothing") {
+    WEFT_WATCHDOG(std::chrono::seconds(300));
+    temp_dir dir;
+    const std::string book = dir / "refused.xlsx";
+    write_workbook(book, shop_rows_xml(1000, 50, 701));
+    for (const std::string m : {"pipeline", "batch", "concurrent", "sequential"}) {
+        CAPTURE(m);
+        const std::string path = dir / (m + ".db");
+        make_refusing_database(dir, path);
+        const std::string rejects = dir / (m + "-rejects.csv");
+        auto r = run_importer({book, "--db", "sqlite:" + path, "--method", m, "--json",
+                               "--batch-size", "100", "--workers", "1", "--rejects", rejects});
+        INFO(r.err);
+        CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+        CHECK(r.err.find("refused by trigger") != std::string::npos);
+        const auto in_table = connect("sqlite:" + path)->count();
+        if (m == "pipeline") {
+            CHECK(r.status == 1);
+            CHECK(r.out.empty());
+            CHECK(in_table == 0);
+            CHECK_FALSE(fs::exists(rejects));
+        } else {
+            CHECK(r.status == 3);
+            CHECK(in_table > 0);
+            CHECK(committed_in(r.err) == in_table);
+            CHECK(json_field(r.out, "success_count") == std::to_string(in_table));
+            CHECK(json_field(r.out, "error").find("refused by trigger") != std::string::npos);
+            CHECK(json_field(r.out, "error_count") == "20");
+            CHECK(lines_of(rejects).size() == 21);  // complete: written before the first commit
+        }
+    }
+}
+
+TEST_CASE("under an address-space limit: workers capped, and exhaustion is one line, not a crash") {
+    WEFT_WATCHDOG(std::chrono::seconds(600));
+    if (WEFT_TEST_SANITIZED) return;  // sanitizers reserve terabytes of address space
+    temp_dir dir;
+    const std::string book = dir / "book.xlsx";
+    REQUIRE(run_importer({"generate", "--rows", "20000", "--quiet", book}).status == 0);
+    std::int64_t valid = 0;
+    generate_options g;
+    g.rows = 20000;
+    for (std::uint64_t i = 0; i < g.rows; ++i) valid += !generate_row(g, i).invalid;
+
+    // 1 GiB and more workers than the machine can use: capped, with a note, and it works.
+    for (const std::string m : {"pipeline", "batch", "concurrent"}) {
+        CAPTURE(m);
+        const std::string db = "sqlite:" + dir / (m + ".db");
+        importer_test::child c({"/usr/bin/prlimit", "--as=1073741824", "--",
+                                importer_test::importer_exe(), book, "--db", db, "--method", m,
+                                "--workers", "64"});
+        auto r = c.wait(std::chrono::seconds(300));
+        INFO(r.err);
+        CHECK(r.status == 0);
+        CHECK(r.err.find("--workers 64 is more than this machine can use") != std::string::npos);
+        CHECK(connect(db)->count() == valid);
+    }
+    // Far less: whatever runs out first (a thread, malloc, SQLite's memory), the import ends
+    // with one line and an exit status that tells the truth about what was written.
+    int failed = 0;
+    for (const int mib : {24, 40, 56, 72}) {
+        for (const std::string m : {"pipeline", "batch", "concurrent"}) {
+            CAPTURE(mib);
+            CAPTURE(m);
+            const std::string path = dir / ("tight-" + m + ".db");
+            connect("sqlite:" + path)->drop_table();
+            importer_test::child c({"/usr/bin/prlimit", "--as=" + std::to_string(mib << 20), "--",
+                                    importer_test::importer_exe(), book, "--db", "sqlite:" + path,
+                                    "--method", m, "--workers", "16", "--quiet"});
+            auto r = c.wait(std::chrono::seconds(300));
+            INFO(r.err);
+            REQUIRE((r.status == 0 || r.status == 1 || r.status == 3));
+            auto db = connect("sqlite:" + path);
+            db->create_schema();
+            if (r.status == 0) {
+                CHECK(db->count() == valid);
+                continue;
+            }
+            ++failed;
+            CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+            if (r.status == 1) CHECK(db->count() == 0);
+            if (r.status == 3) CHECK(committed_in(r.err) == db->count());
+        }
+    }
+    CHECK(failed > 0);  // the limits above were tight enough to test something
+}
