@@ -185,3 +185,52 @@ TEST_CASE("a database error stops the import and rolls the pipeline back") {
                          doctest::Contains("refused by trigger"), db_error);
     CHECK(connect(f.opt.db_url)->count() == 0);
 }
+
+TEST_CASE("pipeline: the reader stays a bounded number of rows ahead of a slow database, and "
+          "progress moves with the writes") {
+    WEFT_WATCHDOG(std::chrono::seconds(300));
+    fixture f(weft_test::scale(60'000));
+    f.opt.workers = 2;
+    // Every insert does busy work in a trigger, then is dropped: the writer is several times
+    // slower than the reader.
+    {
+        auto db = connect(f.opt.db_url);
+        db->create_schema();
+    }
+    const fs::path sql_file = f.dir.path / "slow.sql";
+    {
+        std::FILE* out = std::fopen(sql_file.c_str(), "w");
+        REQUIRE(out);
+        std::fputs(
+            "CREATE TRIGGER slow BEFORE INSERT ON businesses BEGIN SELECT RAISE(IGNORE) WHERE "
+            "length(hex(randomblob(20000))) > 0; END;",
+            out);
+        std::fclose(out);
+    }
+    const std::string path = f.opt.db_url.substr(7);
+    REQUIRE(std::system(("sqlite3 '" + path + "' < '" + sql_file.string() + "'").c_str()) == 0);
+
+    std::vector<progress> seen;  // never called concurrently (checked by the first test)
+    const auto st = run_import(weft::background(), f.opt,
+                               [&](const progress& p) { seen.push_back(p); });
+    CHECK(st.total_records == f.gen.rows);
+    CHECK(st.success_count == f.valid_rows());
+    REQUIRE(seen.size() >= 2);
+    // Rows in flight: at most ~30 chunks of 250 rows (four per channel, the ordered map's
+    // window, two batches after the batch stage, the writer's batch). Before the bound, the
+    // reader finished the sheet while the writer had written a few thousand rows.
+    std::uint64_t widest = 0;
+    for (const auto& p : seen) widest = std::max(widest, p.rows_read - p.rows_written);
+    MESSAGE("widest gap between rows read and rows written: " << widest);
+    CHECK(widest <= 10'000);
+    // While the reader cannot read on (here: it has read everything, the writer has not
+    // written it yet), the reports keep coming, from the writer: equal rows read, more
+    // written. Before, the reader was the only reporter, so they stopped until the end.
+    int writer_moves = 0;
+    for (std::size_t i = 1; i + 1 < seen.size(); ++i)
+        if (seen[i].rows_read == seen[i - 1].rows_read &&
+            seen[i].rows_written > seen[i - 1].rows_written)
+            ++writer_moves;
+    MESSAGE("reports in which only the writer moved: " << writer_moves);
+    CHECK(writer_moves >= 2);
+}
