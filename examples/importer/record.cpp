@@ -8,10 +8,14 @@
 // - Header names match case-insensitively by ASCII folding. The nine names are ASCII, so full
 //   Unicode case folding would only add oddities such as the Kelvin sign matching 'k'.
 // - A reason is one short line (tests and --json compare it): a quoted value is cut to a few
-//   dozen bytes at a UTF-8 boundary and its quotes, backslashes and control characters escaped.
+//   dozen bytes at a UTF-8 boundary and written as a JSON string (control characters and DEL
+//   escaped).
 #include "record.hpp"
 
 #include "xlsx_values.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/string_view.hpp>
 
 #include <algorithm>
 #include <stdexcept>
@@ -69,7 +73,9 @@ std::optional<field> field_named(std::string_view name) {
     return std::nullopt;
 }
 
-// `value` in double quotes, escaped and cut so that a reason stays one short line.
+// `value` as a JSON string (Boost.JSON escapes quotes, backslashes and control characters),
+// cut so that a reason stays one short line. DEL, which JSON leaves as it is but a terminal
+// does not show, is escaped too.
 std::string quote(std::string_view value, std::size_t max_bytes = 40) {
     bool cut = false;
     if (value.size() > max_bytes) {
@@ -78,27 +84,18 @@ std::string quote(std::string_view value, std::size_t max_bytes = 40) {
         value = value.substr(0, n);
         cut = true;
     }
-    std::string out = "\"";
-    for (const char ch : value) {
-        const auto c = static_cast<unsigned char>(ch);
-        switch (ch) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default:
-                if (c < 0x20 || c == 0x7F) {
-                    constexpr char hex[] = "0123456789ABCDEF";
-                    out += "\\x";
-                    out += hex[c >> 4];
-                    out += hex[c & 15];
-                } else {
-                    out += ch;
-                }
-        }
+    const std::string json =
+        boost::json::serialize(boost::json::string_view(value.data(), value.size()));
+    std::string out;
+    out.reserve(json.size() + 3);
+    for (const char ch : std::string_view(json).substr(0, json.size() - 1)) {
+        if (ch == '\x7F')
+            out += "\\u007F";
+        else
+            out += ch;
     }
-    out += cut ? "...\"" : "\"";
+    if (cut) out += "...";
+    out += '"';
     return out;
 }
 
