@@ -70,11 +70,12 @@ std::string thousands(std::uint64_t n) {
 
 reject_sink::reject_sink(std::string csv_path, bool json) : csv_path_(std::move(csv_path)) {
     if (!csv_path_.empty()) {
-        struct stat sb {};
+        struct stat sb{};
         const bool existed = ::stat(csv_path_.c_str(), &sb) == 0;
         csv_ = std::fopen(csv_path_.c_str(), "wb");
         if (!csv_)
-            throw open_error("--rejects: cannot write '" + csv_path_ + "': " + std::strerror(errno));
+            throw open_error("--rejects: cannot write '" + csv_path_ +
+                             "': " + std::strerror(errno));
         csv_removable_ = !existed || S_ISREG(sb.st_mode);
         put(csv_, "row,reason\r\n", csv_what(csv_path_));
     }
@@ -114,7 +115,7 @@ void reject_sink::finish() {
     if (!csv_) return;
     const std::string what = csv_what(csv_path_);
     if (std::fflush(csv_) != 0) fail(what, errno);
-    struct stat sb {};
+    struct stat sb{};
     if (::fstat(fileno(csv_), &sb) == 0 && S_ISREG(sb.st_mode) && ::fsync(fileno(csv_)) != 0)
         fail(what, errno);
     std::FILE* f = csv_;
@@ -174,8 +175,7 @@ void print_summary(const import_stats& st, std::string_view db_kind) {
     line("rejected", thousands(st.error_count));
     if (st.skipped_blank) line("blank rows skipped", thousands(st.skipped_blank));
     line("duration", std::to_string(std::llround(ms)) + " ms");
-    line("records/s",
-         thousands(static_cast<std::uint64_t>(std::llround(st.records_per_second()))));
+    line("records/s", thousands(static_cast<std::uint64_t>(std::llround(st.records_per_second()))));
     const std::size_t shown = std::min<std::size_t>(st.rejected.size(), 10);
     for (std::size_t i = 0; i < shown; ++i)
         out += "  row " + std::to_string(st.rejected[i].row) + ": " + st.rejected[i].reason + "\n";

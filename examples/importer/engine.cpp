@@ -27,8 +27,8 @@
 #include <atomic>
 #include <exception>
 #include <memory>
-#include <new>
 #include <mutex>
+#include <new>
 #include <span>
 #include <string>
 #include <thread>
@@ -257,7 +257,8 @@ void run_pipeline(const weft::context& ctx, const import_options& opt,
     progress_meter meter(on_progress, &written);
     const chunking ck = chunks_for(opt.batch_size ? opt.batch_size : 1000);
     const std::span<const field> required(opt.required);
-    const auto budget = static_cast<std::int64_t>(std::max<std::size_t>(opt.max_bytes_in_flight, 1));
+    const auto budget =
+        static_cast<std::int64_t>(std::max<std::size_t>(opt.max_bytes_in_flight, 1));
     const std::size_t cut_at = chunk_bytes(static_cast<std::size_t>(budget));
     weft::semaphore in_flight(budget);
     struct rows_chunk {
@@ -278,7 +279,8 @@ void run_pipeline(const weft::context& ctx, const import_options& opt,
                      rows_chunk chunk;
                      std::size_t bytes = 0;
                      const auto send = [&] {
-                         chunk.tokens = std::min<std::int64_t>(static_cast<std::int64_t>(bytes), budget);
+                         chunk.tokens =
+                             std::min<std::int64_t>(static_cast<std::int64_t>(bytes), budget);
                          if (in_flight.acquire(emit.ctx(), chunk.tokens)) return false;
                          if (!emit(std::move(chunk))) return false;
                          chunk = rows_chunk{};
@@ -452,9 +454,7 @@ std::string message_of(const std::exception_ptr& e) {
         std::rethrow_exception(e);
     } catch (const std::bad_alloc&) {
         return "out of memory (std::bad_alloc)";
-    } catch (const std::exception& x) {
-        return x.what();
-    } catch (...) {
+    } catch (const std::exception& x) { return x.what(); } catch (...) {
         return "unknown exception";
     }
 }

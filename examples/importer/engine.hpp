@@ -42,9 +42,9 @@ struct import_options {
     std::filesystem::path file;
     std::string db_url = "sqlite:businesses.db";
     weft_import::method method = method::pipeline;
-    std::string sheet;                        // empty: Sheet1, else the first worksheet
-    unsigned workers = 0;  // 0: one per hardware thread (at least 2); capped at max_workers()
-    std::size_t batch_size = 0;               // 0: 100 for `batch`, 1000 for `pipeline`
+    std::string sheet;           // empty: Sheet1, else the first worksheet
+    unsigned workers = 0;        // 0: one per hardware thread (at least 2); capped at max_workers()
+    std::size_t batch_size = 0;  // 0: 100 for `batch`, 1000 for `pipeline`
     std::chrono::milliseconds max_wait{100};  // pipeline: a partial batch is written after this
     std::vector<field> required;
     weft_import::limits limits;

@@ -26,8 +26,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
@@ -80,13 +80,9 @@ std::string describe(const std::exception_ptr& e, const std::string& file) {
         if (x.code() == std::errc::resource_unavailable_try_again)
             return std::string("out of resources: ") + x.what();
         return x.what();
-    } catch (const file_error& x) {
-        return file + ": " + x.what();
-    } catch (const url_error& x) {
+    } catch (const file_error& x) { return file + ": " + x.what(); } catch (const url_error& x) {
         return std::string("--db: ") + x.what();
-    } catch (const std::exception& x) {
-        return x.what();
-    } catch (...) {
+    } catch (const std::exception& x) { return x.what(); } catch (...) {
         return "unknown error";
     }
 }
@@ -119,9 +115,7 @@ int run_import_command(import_options opt, const std::string& require, const std
     std::optional<reject_sink> sink;
     try {
         sink.emplace(rejects, json);
-    } catch (const reject_sink::open_error& e) {
-        throw usage_error(e.what());
-    }
+    } catch (const reject_sink::open_error& e) { throw usage_error(e.what()); }
     opt.on_reject = std::ref(*sink);
     opt.before_commit = [&sink] { sink->finish(); };
     opt.rejects_kept = 10;  // the summary shows ten; the sink has them all

@@ -785,8 +785,8 @@ TEST_CASE("peak memory does not grow with the sheet when the database is slower 
             const std::string path =
                 dir / ("slow" + std::to_string(sh.text_bytes) + "-" + std::to_string(i) + ".db");
             make_slow_database(dir, path, 8000);
-            auto r = run_importer({book, "--db", "sqlite:" + path, "--json"},
-                                  std::chrono::seconds(600));
+            auto r =
+                run_importer({book, "--db", "sqlite:" + path, "--json"}, std::chrono::seconds(600));
             INFO(r.err);
             REQUIRE(r.status == 0);
             CHECK(json_field(r.out, "total_records") == std::to_string(rows));
@@ -876,8 +876,8 @@ TEST_CASE("--rejects on a full disk: exit 1 with the errno, nothing written, no 
             for (const std::string m : {"pipeline", "batch"}) {
                 CAPTURE(m);
                 importer_test::child c({"/usr/bin/prlimit", "--fsize=4096", "--",
-                                        importer_test::importer_exe(), many, "--db", db,
-                                        "--method", m, "--rejects", rejects});
+                                        importer_test::importer_exe(), many, "--db", db, "--method",
+                                        m, "--rejects", rejects});
                 auto r = c.wait(std::chrono::seconds(120));
                 CHECK(r.status == 1);
                 CHECK(r.err.find("File too large") != std::string::npos);

@@ -186,8 +186,9 @@ TEST_CASE("a database error stops the import and rolls the pipeline back") {
     CHECK(connect(f.opt.db_url)->count() == 0);
 }
 
-TEST_CASE("pipeline: the reader stays a bounded number of rows ahead of a slow database, and "
-          "progress moves with the writes") {
+TEST_CASE(
+    "pipeline: the reader stays a bounded number of rows ahead of a slow database, and "
+    "progress moves with the writes") {
     WEFT_WATCHDOG(std::chrono::seconds(300));
     fixture f(weft_test::scale(60'000));
     f.opt.workers = 2;
@@ -211,8 +212,8 @@ TEST_CASE("pipeline: the reader stays a bounded number of rows ahead of a slow d
     REQUIRE(std::system(("sqlite3 '" + path + "' < '" + sql_file.string() + "'").c_str()) == 0);
 
     std::vector<progress> seen;  // never called concurrently (checked by the first test)
-    const auto st = run_import(weft::background(), f.opt,
-                               [&](const progress& p) { seen.push_back(p); });
+    const auto st =
+        run_import(weft::background(), f.opt, [&](const progress& p) { seen.push_back(p); });
     CHECK(st.total_records == f.gen.rows);
     CHECK(st.success_count == f.valid_rows());
     REQUIRE(seen.size() >= 2);

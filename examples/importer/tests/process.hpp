@@ -22,7 +22,7 @@ extern char** environ;
 namespace importer_test {
 
 struct run_result {
-    int status = -1;  // exit status, or 128 + signal number
+    int status = -1;      // exit status, or 128 + signal number
     long max_rss_kb = 0;  // the child's peak resident set (wait4's ru_maxrss, VmHWM at exit)
     std::string out;
     std::string err;

@@ -257,7 +257,8 @@ TEST_CASE("validate: a bad value is quoted on one short line") {
     CHECK(email_reason("say \"hi\"\\ @x") == "invalid email \"say \\\"hi\\\"\\\\ @x\"");
     CHECK(email_reason("line\none@x.com") == "invalid email \"line\\none@x.com\"");
     CHECK(email_reason("a\x7f@x.com") == "invalid email \"a\\u007F@x.com\"");
-    CHECK(email_reason("a\x01" "b@x.com") == "invalid email \"a\\u0001b@x.com\"");
+    CHECK(email_reason("a\x01"
+                       "b@x.com") == "invalid email \"a\\u0001b@x.com\"");
     const std::string long_local(100, 'l');
     const std::string reason = email_reason(long_local + "@@x.com");
     CHECK(reason == "invalid email \"" + std::string(40, 'l') + "...\"");
