@@ -5,37 +5,50 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <stdexcept>
 #include <utility>
 
 namespace weft_import::cli {
 
-signal_canceller::signal_canceller(weft::cancel_cause_func cancel, int exit_now) {
+signal_canceller::signal_canceller(weft::cancel_cause_func cancel,
+                                   const std::atomic<std::uint64_t>& committed, int exit_nothing,
+                                   int exit_partial) {
     sigemptyset(&set_);
     sigaddset(&set_, SIGINT);
     sigaddset(&set_, SIGTERM);
     sigaddset(&set_, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &set_, &old_);
     try {
-        thread_ = std::thread([this, c = std::move(cancel), exit_now] {
-            bool canceled = false;
-            for (;;) {
-                siginfo_t info{};
-                if (sigwaitinfo(&set_, &info) < 0) continue;  // EINTR
-                if (info.si_signo == SIGUSR1) {
-                    if (info.si_pid == getpid()) return;
-                    continue;
+        thread_ =
+            std::thread([this, c = std::move(cancel), &committed, exit_nothing, exit_partial] {
+                bool canceled = false;
+                for (;;) {
+                    siginfo_t info{};
+                    if (sigwaitinfo(&set_, &info) < 0) continue;  // EINTR
+                    if (info.si_signo == SIGUSR1) {
+                        if (info.si_pid == getpid()) return;
+                        continue;
+                    }
+                    if (canceled) {
+                        const auto n = committed.load(std::memory_order_relaxed);
+                        char msg[160];
+                        const int len =
+                            n == 0 ? std::snprintf(msg, sizeof msg,
+                                                   "\nweft-import: second signal: exiting now\n")
+                                   : std::snprintf(
+                                         msg, sizeof msg,
+                                         "\nweft-import: second signal: exiting now; at least %llu "
+                                         "rows stay committed\n",
+                                         static_cast<unsigned long long>(n));
+                        (void)!write(STDERR_FILENO, msg, static_cast<std::size_t>(len));
+                        _exit(n == 0 ? exit_nothing : exit_partial);
+                    }
+                    canceled = true;
+                    c(std::runtime_error(info.si_signo == SIGINT ? "interrupted (SIGINT)"
+                                                                 : "terminated (SIGTERM)"));
                 }
-                if (canceled) {
-                    static const char msg[] = "\nweft-import: second signal: exiting now\n";
-                    (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
-                    _exit(exit_now);
-                }
-                canceled = true;
-                c(std::runtime_error(info.si_signo == SIGINT ? "interrupted (SIGINT)"
-                                                             : "terminated (SIGTERM)"));
-            }
-        });
+            });
     } catch (...) {
         pthread_sigmask(SIG_SETMASK, &old_, nullptr);
         throw;

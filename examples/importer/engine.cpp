@@ -339,6 +339,7 @@ void run_pipeline(const weft::context& ctx, const import_options& opt,
         db->commit();
         fresh.keep();
         st.success_count = written.load(std::memory_order_relaxed);
+        if (opt.committed) opt.committed->store(st.success_count, std::memory_order_relaxed);
         meter.finish();
     } catch (...) {
         rollback_quietly(*db);
@@ -469,7 +470,8 @@ void run_tutorial(const weft::context& ctx, const import_options& opt,
     throw_if_canceled(ctx);
     if (opt.before_commit) opt.before_commit();  // every rejected row is known by now
 
-    std::atomic<std::uint64_t> written{0};
+    std::atomic<std::uint64_t> local{0};
+    std::atomic<std::uint64_t>& written = opt.committed ? *opt.committed : local;
     const std::uint64_t rows_read = st.total_records + st.skipped_blank;
     try {
         write_all(ctx, opt, on_progress, rows, rows_read, written);

@@ -23,6 +23,7 @@
 
 #include <weft/context.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <exception>
@@ -61,6 +62,11 @@ struct import_options {
     // pipeline: the rows between the reader and the database, counted as the bytes their text
     // and bookkeeping take, are kept under this; the reader waits while it is reached.
     std::size_t max_bytes_in_flight = std::size_t{16} << 20;
+    // If set (to 0 by the caller), the rows committed so far, for a caller that must tell
+    // them from another thread (a signal that ends the process at once): pipeline stores its
+    // count after its commit, the tutorial's methods add to it after each of theirs (relaxed:
+    // a count, ordering nothing).
+    std::atomic<std::uint64_t>* committed = nullptr;
 };
 
 // The most threads (pipeline) or connections (pool methods) an import uses: 4 per hardware

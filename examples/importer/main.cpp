@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
@@ -119,6 +120,8 @@ int run_import_command(import_options opt, const std::string& require, const std
     opt.on_reject = std::ref(*sink);
     opt.before_commit = [&sink] { sink->finish(); };
     opt.rejects_kept = 10;  // the summary shows ten; the sink has them all
+    std::atomic<std::uint64_t> committed{0};
+    opt.committed = &committed;
 
     auto root = weft::with_cancel_cause(weft::background());
     const bool show_progress = !quiet && isatty(STDERR_FILENO);
@@ -128,7 +131,7 @@ int run_import_command(import_options opt, const std::string& require, const std
 
     import_stats st;
     try {
-        signal_canceller signals(root.cancel, exit_rejected);
+        signal_canceller signals(root.cancel, committed, exit_rejected, exit_partial);
         st = run_import(root.ctx, opt, on_progress);
     } catch (const partial_import_error& e) {
         // The rejects file was complete before the first commit, and stays with the rows.
