@@ -20,6 +20,7 @@
 #include <iterator>
 #include <memory>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 #include "detail/chan_state.hpp"
@@ -311,5 +312,35 @@ private:
         : detail::handle<T>(std::move(s)) {}
     friend struct detail::access;
 };
+
+// The element type of a channel handle: channel_value_t<receiver<int>&> is int. Defined for
+// channel<T>, sender<T> and receiver<T> (any cv-ref), and for nothing else, so it also tells
+// a handle from other types (select's cases, fan's and pipeline's inputs use it).
+template <class H>
+struct channel_value {};
+template <class T>
+struct channel_value<channel<T>> {
+    using type = T;
+};
+template <class T>
+struct channel_value<sender<T>> {
+    using type = T;
+};
+template <class T>
+struct channel_value<receiver<T>> {
+    using type = T;
+};
+template <class H>
+using channel_value_t = typename channel_value<std::remove_cvref_t<H>>::type;
+
+// A handle values can be received from (channel<T> or receiver<T>) / sent on (channel<T> or
+// sender<T>).
+template <class H>
+concept receivable = requires { typename channel_value_t<H>; } &&
+                     std::is_convertible_v<const std::remove_cvref_t<H>&,
+                                           receiver<channel_value_t<H>>>;
+template <class H>
+concept sendable = requires { typename channel_value_t<H>; } &&
+                   std::is_convertible_v<const std::remove_cvref_t<H>&, sender<channel_value_t<H>>>;
 
 WEFT_END_NAMESPACE

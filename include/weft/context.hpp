@@ -38,6 +38,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stop_token>
@@ -904,41 +905,64 @@ template <class Rep, class Per>
 
 template <class T, class D>
 send_result<T> detail::send_api<T, D>::send(const context& ctx, T v) {
-    auto done = ctx.done();
-    if (!done) return send(std::move(v));
+    // A canceled context wins over a ready channel; otherwise try first: no select machinery,
+    // and no copy of the done() handle (a shared count every thread of a pattern would bump),
+    // when the value goes through at once.
     if (ctx.err()) return {op_status::canceled, std::optional<T>(std::move(v))};
-    // A canceled context wins over a ready channel (checked above); otherwise try first:
-    // no select machinery when the value goes through at once.
     auto r = try_send(std::move(v));
     if (r.status != op_status::full) return r;
-    v = std::move(*r.value);
+    auto done = ctx.done();
+    if (!done) return send(std::move(*r.value));
+    // The value waits in r.value: T need not be assignable.
     op_status st = op_status::canceled;
-    (void)::weft::select(on_send(static_cast<const D&>(*this), v,
+    (void)::weft::select(on_send(static_cast<const D&>(*this), *r.value,
                                  [&](bool sent) { st = sent ? op_status::ok : op_status::closed; }),
                          on_receive(done, [] {}));
     if (st == op_status::ok) return {st, std::nullopt};
-    return {st, std::optional<T>(std::move(v))};
+    return {st, std::move(r.value)};
 }
 
 template <class T, class D>
 receive_result<T> detail::receive_api<T, D>::receive(const context& ctx) {
+    // As send(ctx, v): the context first, then one try, and done() only for a wait.
+    if (ctx.err()) return {op_status::canceled, std::nullopt};
+    auto r = try_receive();
+    if (r.status != op_status::empty) return r;
     auto done = ctx.done();
     if (!done) {
         auto v = receive();
         const op_status st = v ? op_status::ok : op_status::closed;
         return {st, std::move(v)};
     }
-    if (ctx.err()) return {op_status::canceled, std::nullopt};
-    auto r = try_receive();
-    if (r.status != op_status::empty) return r;
     receive_result<T> out{op_status::canceled, std::nullopt};
     (void)::weft::select(on_receive(static_cast<const D&>(*this),
                                     [&](std::optional<T> x) {
-                                        out.status = x ? op_status::ok : op_status::closed;
-                                        out.value = std::move(x);
+                                        if (!x) {
+                                            out.status = op_status::closed;
+                                            return;
+                                        }
+                                        out.status = op_status::ok;
+                                        out.value.emplace(std::move(*x));  // T need not be assignable
                                     }),
                          on_receive(done, [] {}));
     return out;
 }
+
+// Calls f(ctx, args...) when f takes the context first, else f(args...): how weft's patterns
+// call a user function that may want to stop its own waits when the work is canceled.
+template <class F, class... A>
+    requires std::is_invocable_v<F&&, const context&, A&&...> || std::is_invocable_v<F&&, A&&...>
+decltype(auto) invoke_with_context(F&& f, const context& ctx, A&&... args) {
+    if constexpr (std::is_invocable_v<F&&, const context&, A&&...>) {
+        return std::invoke(std::forward<F>(f), ctx, std::forward<A>(args)...);
+    } else {
+        return std::invoke(std::forward<F>(f), std::forward<A>(args)...);
+    }
+}
+
+// The type invoke_with_context(f, ctx, args...) returns; absent when it cannot be called.
+template <class F, class... A>
+using invoke_with_context_result_t = decltype(invoke_with_context(
+    std::declval<F>(), std::declval<const context&>(), std::declval<A>()...));
 
 WEFT_END_NAMESPACE

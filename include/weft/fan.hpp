@@ -79,7 +79,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -155,61 +154,16 @@ private:
     bool stopped_ = false;  // guarded by mutex_
 };
 
-template <class H>
-struct fan_input_of {};
-template <class T>
-struct fan_input_of<channel<T>> {
-    using type = T;
-};
-template <class T>
-struct fan_input_of<receiver<T>> {
-    using type = T;
-};
-
-template <class H>
-concept fan_input = requires { typename fan_input_of<std::remove_cvref_t<H>>::type; };
-template <class H>
-using fan_value_t = typename fan_input_of<std::remove_cvref_t<H>>::type;
-
 using done_rx = receiver<std::monostate>;
-
-// Receives into the empty `slot` unless the fan stops first: ok, closed or canceled.
-template <class T>
-op_status fan_receive(receiver<T>& in, std::optional<T>& slot, const context& ctx, done_rx& done) {
-    if (ctx.err()) return op_status::canceled;
-    auto r = in.try_receive();
-    if (r.status == op_status::ok) {
-        slot.emplace(std::move(*r.value));
-        return op_status::ok;
-    }
-    if (r.status == op_status::closed) return op_status::closed;
-    op_status st = op_status::canceled;
-    (void)select(on_receive(in,
-                            [&](std::optional<T> v) {
-                                if (!v) {
-                                    st = op_status::closed;
-                                    return;
-                                }
-                                slot.emplace(std::move(*v));
-                                st = op_status::ok;
-                            }),
-                 on_receive(done, [] {}));
-    return st;
-}
 
 // Sends the value in `slot` unless the fan stops first; true when sent (slot is then empty).
 // Only the fan closes its outputs, so a send cannot meet a closed channel.
 template <class T>
-bool fan_send(sender<T>& out, std::optional<T>& slot, const context& ctx, done_rx& done) {
-    if (ctx.err()) return false;
-    auto r = out.try_send(std::move(*slot));
+bool fan_send(sender<T>& out, std::optional<T>& slot, const context& ctx) {
+    auto r = out.send(ctx, std::move(*slot));
     slot.reset();
-    if (r) return true;
-    slot.emplace(std::move(*r.value));
-    bool sent = false;
-    (void)select(on_send(out, *slot, [&](bool ok) { sent = ok; }), on_receive(done, [] {}));
-    if (sent) slot.reset();
-    return sent;
+    if (r.value) slot.emplace(std::move(*r.value));  // T need not be assignable
+    return r.status == op_status::ok;
 }
 
 template <class T>
@@ -271,7 +225,7 @@ void run_merge(fan_state& st, std::unique_ptr<merge_job<T>> job, sender<T> out,
                 }
             }
             ++s.received;
-            if (!fan_send(out, job->got, ctx, done)) {
+            if (!fan_send(out, job->got, ctx)) {
                 stopped = true;
                 break;
             }
@@ -288,46 +242,30 @@ void run_merge(fan_state& st, std::unique_ptr<merge_job<T>> job, sender<T> out,
     out.close();
 }
 
-template <class T, class F>
-auto fan_call(F& f, const context& ctx, T&& v) {
-    if constexpr (std::is_invocable_v<F&, const context&, T&&>) {
-        return std::invoke(f, ctx, std::move(v));
-    } else {
-        return std::invoke(f, std::move(v));
-    }
-}
-
-template <class T, class F>
-using fan_result_t = std::remove_cvref_t<decltype(fan_call<T>(
-    std::declval<F&>(), std::declval<const context&>(), std::declval<T&&>()))>;
-
 template <class T, class U, class F>
-void run_worker(fan_state& st, receiver<T> in, std::shared_ptr<F> f, sender<U> out,
-                done_rx done) noexcept {
+void run_worker(fan_state& st, receiver<T> in, std::shared_ptr<F> f, sender<U> out) noexcept {
     fan_stats s;
     bool stopped = false;
     const context& ctx = st.ctx();
     {
-        std::optional<T> item;
         std::optional<U> result;
         for (;;) {
-            const op_status r = fan_receive(in, item, ctx, done);
-            if (r == op_status::closed) break;
-            if (r != op_status::ok) {
+            auto item = in.receive(ctx);
+            if (item.status == op_status::closed) break;
+            if (item.status != op_status::ok) {
                 stopped = true;
                 break;
             }
             ++s.received;
             try {
-                result.emplace(fan_call<T>(*f, ctx, std::move(*item)));
+                result.emplace(invoke_with_context(*f, ctx, std::move(*item)));
             } catch (...) {
                 ++s.failed;
                 st.fail(std::current_exception());
                 stopped = true;
                 break;
             }
-            item.reset();
-            if (!fan_send(out, result, ctx, done)) {
+            if (!fan_send(out, result, ctx)) {
                 ++s.dropped;
                 stopped = true;
                 break;
@@ -337,7 +275,6 @@ void run_worker(fan_state& st, receiver<T> in, std::shared_ptr<F> f, sender<U> o
     }
     in = {};
     f.reset();  // the last worker destroys f
-    done = {};
     st.finish(s, stopped);
     out.close();
 }
@@ -379,12 +316,13 @@ void run_tee(fan_state& st, receiver<T> in, std::vector<sender<T>> outs, done_rx
     {
         std::optional<T> item;
         for (;;) {
-            const op_status r = fan_receive(in, item, ctx, done);
-            if (r == op_status::closed) break;
-            if (r != op_status::ok) {
+            auto r = in.receive(ctx);
+            if (r.status == op_status::closed) break;
+            if (r.status != op_status::ok) {
                 stopped = true;
                 break;
             }
+            item.emplace(std::move(*r.value));
             ++s.received;
             std::size_t reached = 0;
             bool all = false;
@@ -545,10 +483,10 @@ fan<T> merge(std::vector<receiver<T>> inputs, fan_options options = {}) {
 
 // merge(ctx, a, b, c): channels or receivers of one element type.
 template <class R, class... Rs>
-    requires detail::fan_input<R> && (detail::fan_input<Rs> && ...)
-fan<detail::fan_value_t<R>> merge(const context& ctx, R&& first, Rs&&... rest) {
-    using T = detail::fan_value_t<R>;
-    static_assert((std::is_same_v<T, detail::fan_value_t<Rs>> && ...),
+    requires receivable<R> && (receivable<Rs> && ...)
+fan<channel_value_t<R>> merge(const context& ctx, R&& first, Rs&&... rest) {
+    using T = channel_value_t<R>;
+    static_assert((std::is_same_v<T, channel_value_t<Rs>> && ...),
                   "weft::merge: every input must carry the same element type");
     std::vector<receiver<T>> inputs;
     inputs.reserve(1 + sizeof...(Rs));
@@ -558,20 +496,20 @@ fan<detail::fan_value_t<R>> merge(const context& ctx, R&& first, Rs&&... rest) {
 }
 
 template <class R, class... Rs>
-    requires detail::fan_input<R> && (detail::fan_input<Rs> && ...)
-fan<detail::fan_value_t<R>> merge(R&& first, Rs&&... rest) {
+    requires receivable<R> && (receivable<Rs> && ...)
+fan<channel_value_t<R>> merge(R&& first, Rs&&... rest) {
     return merge(background(), std::forward<R>(first), std::forward<Rs>(rest)...);
 }
 
 // n workers, each sending f(item) - or f(ctx, item) - for the items it takes from rx on an
 // output of its own. Each output is closed when its worker ends.
 template <class R, class F>
-    requires detail::fan_input<R>
+    requires receivable<R>
 auto fan_out(const context& ctx, R&& rx, std::size_t n, F f, fan_options options = {}) {
-    using T = detail::fan_value_t<R>;
+    using T = channel_value_t<R>;
     static_assert(std::is_invocable_v<F&, T&&> || std::is_invocable_v<F&, const context&, T&&>,
                   "weft::fan_out: f must be callable as f(T&&) or f(const weft::context&, T&&)");
-    using U = detail::fan_result_t<T, F>;
+    using U = std::remove_cvref_t<invoke_with_context_result_t<F&, T&&>>;
     static_assert(!std::is_void_v<U>,
                   "weft::fan_out: f must return the value to send on its worker's output");
     using access = detail::fan_access;
@@ -580,22 +518,20 @@ auto fan_out(const context& ctx, R&& rx, std::size_t n, F f, fan_options options
     if (n == 0) throw std::invalid_argument("weft::fan_out: needs at least one worker");
     fan<U> out = access::make<U>(ctx);
     detail::fan_state& st = access::state(out);
-    detail::done_rx done = st.ctx().done();
     auto shared = std::make_shared<F>(std::move(f));
     std::vector<sender<U>> senders;
     for (std::size_t i = 0; i < n; ++i)
         senders.push_back(access::add_output(out, options.capacity));
     for (auto& tx : senders) {
-        access::start(out, [&st, in, shared, tx, done]() mutable {
-            detail::run_worker<T, U, F>(st, std::move(in), std::move(shared), std::move(tx),
-                                        std::move(done));
+        access::start(out, [&st, in, shared, tx]() mutable {
+            detail::run_worker<T, U, F>(st, std::move(in), std::move(shared), std::move(tx));
         });
     }
     return out;
 }
 
 template <class R, class F>
-    requires detail::fan_input<R>
+    requires receivable<R>
 auto fan_out(R&& rx, std::size_t n, F f, fan_options options = {}) {
     return fan_out(background(), std::forward<R>(rx), n, std::move(f), options);
 }
@@ -603,10 +539,10 @@ auto fan_out(R&& rx, std::size_t n, F f, fan_options options = {}) {
 // n outputs that each get every item of rx, in order; one thread. See the file comment for the
 // blocking policy (the slowest consumer sets the pace).
 template <class R>
-    requires detail::fan_input<R>
-fan<detail::fan_value_t<R>> tee(const context& ctx, R&& rx, std::size_t n,
+    requires receivable<R>
+fan<channel_value_t<R>> tee(const context& ctx, R&& rx, std::size_t n,
                                 fan_options options = {}) {
-    using T = detail::fan_value_t<R>;
+    using T = channel_value_t<R>;
     static_assert(std::is_copy_constructible_v<T>,
                   "weft::tee: every output gets its own copy of each item, so T must be copy "
                   "constructible; for a move-only T, use fan_out (each item goes to one worker) "
@@ -628,8 +564,8 @@ fan<detail::fan_value_t<R>> tee(const context& ctx, R&& rx, std::size_t n,
 }
 
 template <class R>
-    requires detail::fan_input<R>
-fan<detail::fan_value_t<R>> tee(R&& rx, std::size_t n, fan_options options = {}) {
+    requires receivable<R>
+fan<channel_value_t<R>> tee(R&& rx, std::size_t n, fan_options options = {}) {
     return tee(background(), std::forward<R>(rx), n, options);
 }
 

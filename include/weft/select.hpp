@@ -40,16 +40,6 @@ WEFT_BEGIN_NAMESPACE
 
 namespace detail {
 
-template <class H>
-using handle_value_t = typename std::remove_cvref_t<H>::value_type;
-
-template <class H>
-concept receivable = std::is_same_v<std::remove_cvref_t<H>, channel<handle_value_t<H>>> ||
-                     std::is_same_v<std::remove_cvref_t<H>, receiver<handle_value_t<H>>>;
-template <class H>
-concept sendable = std::is_same_v<std::remove_cvref_t<H>, channel<handle_value_t<H>>> ||
-                   std::is_same_v<std::remove_cvref_t<H>, sender<handle_value_t<H>>>;
-
 // Holds what a case was given: a reference to an lvalue, the object itself for an rvalue.
 template <class A>
 using held_t = std::conditional_t<std::is_lvalue_reference_v<A>, A, std::remove_cvref_t<A>>;
@@ -80,7 +70,7 @@ void invoke_send(F& fn, bool sent) {
 
 template <class H, class F>
 class receive_case final : public select_case {
-    using T = handle_value_t<H>;
+    using T = channel_value_t<H>;
 
 public:
     receive_case(H&& h, F&& fn)
@@ -126,7 +116,7 @@ private:
 
 template <class H, class V, class F>
 class send_case final : public select_case {
-    using T = handle_value_t<H>;
+    using T = channel_value_t<H>;
 
 public:
     send_case(H&& h, V&& v, F&& fn)
@@ -191,7 +181,7 @@ struct is_otherwise<otherwise_case<F>> : std::true_type {};
 // A case that receives from `rx` (a channel<T> or receiver<T>) and calls fn(std::optional<T>)
 // (empty when the channel is closed and drained) or fn().
 template <class H, class F>
-    requires detail::receivable<H>
+    requires receivable<H>
 [[nodiscard]] auto on_receive(H&& rx, F&& fn) {
     return detail::receive_case<H, F>(std::forward<H>(rx), std::forward<F>(fn));
 }
@@ -199,10 +189,10 @@ template <class H, class F>
 // A case that sends `value` on `tx` (a channel<T> or sender<T>) and calls fn(bool sent) or fn().
 // An lvalue `value` is moved from only if this case fires with sent == true.
 template <class H, class V, class F>
-    requires detail::sendable<H> && (std::is_same_v<V &&, detail::handle_value_t<H>&> ||
-                                     std::is_convertible_v<V &&, detail::handle_value_t<H>>)
+    requires sendable<H> && (std::is_same_v<V &&, channel_value_t<H>&> ||
+                             std::is_convertible_v<V &&, channel_value_t<H>>)
 [[nodiscard]] auto on_send(H&& tx, V&& value, F&& fn) {
-    using T = detail::handle_value_t<H>;
+    using T = channel_value_t<H>;
     // An lvalue of exactly T is referenced; anything else becomes a T stored in the case.
     if constexpr (std::is_same_v<V&&, T&>) {
         return detail::send_case<H, T&, F>(std::forward<H>(tx), value, std::forward<F>(fn));
@@ -269,7 +259,7 @@ class selector {
 public:
     // Adds a receive case; returns its index. fn(std::optional<T>) or fn().
     template <class H, class F>
-        requires detail::receivable<H>
+        requires receivable<H>
     std::size_t add_receive(H&& rx, F&& fn) {
         using R = std::remove_cvref_t<H>;
         using G = std::decay_t<F>;
@@ -279,10 +269,10 @@ public:
 
     // Adds a send case owning a copy of `value`; returns its index. fn(bool sent) or fn().
     template <class H, class V, class F>
-        requires detail::sendable<H>
+        requires sendable<H>
     std::size_t add_send(H&& tx, V&& value, F&& fn) {
         using S = std::remove_cvref_t<H>;
-        using T = detail::handle_value_t<H>;
+        using T = channel_value_t<H>;
         using G = std::decay_t<F>;
         return add(std::make_unique<dyn<detail::send_case<S, T, G>>>(
             S(std::forward<H>(tx)), T(std::forward<V>(value)), G(std::forward<F>(fn))));
