@@ -11,7 +11,7 @@
 #include "config.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
+#include <emmintrin.h>  // _mm_pause; <immintrin.h> would add ~40k lines of AVX headers
 #define WEFT_CPU_RELAX() _mm_pause()
 #elif defined(__aarch64__)
 #define WEFT_CPU_RELAX() __asm__ __volatile__("yield")
