@@ -25,6 +25,8 @@
 
 #include <weft/channel.hpp>
 #include <weft/context.hpp>
+#include <weft/rate.hpp>
+#include <weft/select.hpp>
 
 #include "support.hpp"
 
@@ -860,4 +862,48 @@ TEST_CASE("a source blocked on a receiver nobody feeds stops when the context is
     CHECK(calls == 0);
     CHECK(r.conserved());
     CHECK(r.lost() == 0);
+}
+
+// docs/patterns/pipeline.md, "A rate limiter's deadline is a stage failure": Go's rule.
+TEST_CASE("rate_limiter::wait in a stage: a token due after the deadline fails the stage at once") {
+    WEFT_WATCHDOG();
+    weft::rate_limiter lim(weft::rate_limiter::every(1h), 1);  // one token now, the next in 1h
+    auto [ctx, cancel] = weft::with_timeout(weft::background(), 10min);
+    auto r = (weft::pipeline(ctx) | weft::stage::source(iota(10)) |
+              weft::stage::map([&](const weft::context& c, int v) {
+                  if (auto ec = lim.wait(c)) throw std::system_error(ec);
+                  return v;
+              }).name("throttle") |
+              weft::stage::sink([](int) {}))
+                 .run();
+    CHECK_FALSE(r.canceled());
+    REQUIRE(r.failed_stage.has_value());
+    CHECK(*r.failed_stage == 1);
+    CHECK(r.message() ==
+          "stage 1 (throttle) failed: rate: wait(n) would exceed the context's deadline");
+    auto* e = weft::error_as<std::system_error>(r.error);
+    REQUIRE(e != nullptr);
+    CHECK(e->code() == weft::rate_errc::would_exceed_deadline);
+    CHECK_FALSE(ctx.err());  // the deadline is still 10 minutes away
+    CHECK(r.stages[1].out == 1);
+    CHECK(r.conserved());
+}
+
+TEST_CASE("a permit in a select with the context's done(): the deadline cancels the pipeline") {
+    WEFT_WATCHDOG();
+    weft::rate_limiter lim(weft::rate_limiter::every(1h), 1);
+    auto [ctx, cancel] = weft::with_timeout(weft::background(), 20ms);
+    std::atomic<int> passed{0};
+    auto r = (weft::pipeline(ctx) | weft::stage::source(iota(10)) |
+              weft::stage::map([&](const weft::context& c, int v) {
+                  (void)weft::select(weft::on_receive(lim.permit().chan(), [&] { ++passed; }),
+                                     weft::on_receive(c.done(), [] {}));
+                  return v;
+              }) |
+              weft::stage::sink([](int) {}))
+                 .run();
+    CHECK(r.canceled());
+    CHECK(r.message() == "canceled: context deadline exceeded");
+    CHECK(passed == 1);
+    CHECK(r.conserved());
 }
