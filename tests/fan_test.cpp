@@ -19,6 +19,7 @@
 #include <string>
 #include <system_error>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include <weft/channel.hpp>
@@ -565,4 +566,60 @@ TEST_CASE("a fan is movable; a moved-from or empty fan is inert") {
     for (int v : b.output()) CHECK(v == encode(1, n++));
     CHECK(n == 2);
     CHECK(b.wait() == nullptr);
+}
+
+// The building blocks fan.hpp (and pipeline.hpp) wait and call with: public, in channel.hpp and
+// context.hpp, so a pattern of the user's own can use them too.
+namespace {
+struct pinned {  // move-constructible, not assignable: what a channel may carry
+    int v;
+    explicit pinned(int x) : v(x) {}
+    pinned(pinned&&) noexcept = default;
+    pinned& operator=(pinned&&) = delete;
+};
+}  // namespace
+
+static_assert(std::is_same_v<weft::channel_value_t<const weft::receiver<long>&>, long>);
+static_assert(weft::receivable<weft::channel<int>&> && weft::receivable<weft::receiver<int>>);
+static_assert(!weft::receivable<weft::sender<int>> && !weft::receivable<weft::fan<int>>);
+static_assert(weft::sendable<weft::sender<int>&&> && !weft::sendable<weft::receiver<int>>);
+static_assert(!weft::receivable<int> && !weft::sendable<std::vector<int>>);
+
+TEST_CASE("invoke_with_context passes the context to a function that takes it, only to it") {
+    auto [ctx, cancel] = weft::with_cancel(weft::background());
+    cancel();
+    CHECK(weft::invoke_with_context([](int x) { return x + 1; }, ctx, 1) == 2);
+    CHECK(weft::invoke_with_context(
+              [](const weft::context& c, int x) { return c.err() ? -x : x; }, ctx, 3) == -3);
+    auto move_only = std::make_unique<int>(7);
+    CHECK(*weft::invoke_with_context([](std::unique_ptr<int> p) { return p; }, ctx,
+                                     std::move(move_only)) == 7);
+    static_assert(std::is_same_v<weft::invoke_with_context_result_t<int (*)(long), short>, int>);
+}
+
+TEST_CASE("receive(ctx) and send(ctx, v) wait, and hand back, a value that cannot be assigned") {
+    WEFT_WATCHDOG();
+    auto [ctx, cancel] = weft::with_cancel(weft::background());
+    weft::channel<pinned> ch(0);
+    std::thread peer([ch]() mutable {
+        auto r = ch.receive(weft::background());
+        CHECK(r.status == weft::op_status::ok);
+        CHECK(r->v == 1);
+        (void)ch.send(pinned(2));
+    });
+    CHECK(ch.send(ctx, pinned(1)).status == weft::op_status::ok);  // waits for peer's receive
+    auto r = ch.receive(ctx);                                         // waits for peer's send
+    REQUIRE(r.status == weft::op_status::ok);
+    CHECK(r->v == 2);
+    peer.join();
+    std::thread canceller([&, &cancel = cancel] {
+        std::this_thread::sleep_for(10ms);  // let the send block (not required for success)
+        cancel();
+    });
+    auto s = ch.send(ctx, pinned(3));  // nobody receives: canceled, the value comes back
+    canceller.join();
+    CHECK(s.status == weft::op_status::canceled);
+    REQUIRE(s.value.has_value());
+    CHECK(s.value->v == 3);
+    CHECK(ch.receive(ctx).status == weft::op_status::canceled);
 }

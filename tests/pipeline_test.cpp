@@ -874,8 +874,8 @@ TEST_CASE("rate_limiter::wait in a stage: a token due after the deadline fails t
                   if (auto ec = lim.wait(c)) throw std::system_error(ec);
                   return v;
               }).name("throttle") |
-              weft::stage::sink([](int) {}))
-                 .run();
+              weft::stage::sink([](int) {
+              })).run();
     CHECK_FALSE(r.canceled());
     REQUIRE(r.failed_stage.has_value());
     CHECK(*r.failed_stage == 1);
@@ -900,8 +900,8 @@ TEST_CASE("a permit in a select with the context's done(): the deadline cancels 
                                      weft::on_receive(c.done(), [] {}));
                   return v;
               }) |
-              weft::stage::sink([](int) {}))
-                 .run();
+              weft::stage::sink([](int) {
+              })).run();
     CHECK(r.canceled());
     CHECK(r.message() == "canceled: context deadline exceeded");
     CHECK(passed == 1);

@@ -334,13 +334,11 @@ template <class H>
 using channel_value_t = typename channel_value<std::remove_cvref_t<H>>::type;
 
 // A handle values can be received from (channel<T> or receiver<T>) / sent on (channel<T> or
-// sender<T>).
+// sender<T>). Not satisfied, rather than ill-formed, for anything else.
 template <class H>
-concept receivable = requires { typename channel_value_t<H>; } &&
-                     std::is_convertible_v<const std::remove_cvref_t<H>&,
-                                           receiver<channel_value_t<H>>>;
+concept receivable =
+    std::is_convertible_v<const std::remove_cvref_t<H>&, receiver<channel_value_t<H>>>;
 template <class H>
-concept sendable = requires { typename channel_value_t<H>; } &&
-                   std::is_convertible_v<const std::remove_cvref_t<H>&, sender<channel_value_t<H>>>;
+concept sendable = std::is_convertible_v<const std::remove_cvref_t<H>&, sender<channel_value_t<H>>>;
 
 WEFT_END_NAMESPACE

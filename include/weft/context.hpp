@@ -935,14 +935,11 @@ receive_result<T> detail::receive_api<T, D>::receive(const context& ctx) {
         return {st, std::move(v)};
     }
     receive_result<T> out{op_status::canceled, std::nullopt};
+    // emplace, not assignment: T need not be assignable.
     (void)::weft::select(on_receive(static_cast<const D&>(*this),
                                     [&](std::optional<T> x) {
-                                        if (!x) {
-                                            out.status = op_status::closed;
-                                            return;
-                                        }
-                                        out.status = op_status::ok;
-                                        out.value.emplace(std::move(*x));  // T need not be assignable
+                                        out.status = x ? op_status::ok : op_status::closed;
+                                        if (x) out.value.emplace(std::move(*x));
                                     }),
                          on_receive(done, [] {}));
     return out;

@@ -540,8 +540,7 @@ auto fan_out(R&& rx, std::size_t n, F f, fan_options options = {}) {
 // blocking policy (the slowest consumer sets the pace).
 template <class R>
     requires receivable<R>
-fan<channel_value_t<R>> tee(const context& ctx, R&& rx, std::size_t n,
-                                fan_options options = {}) {
+fan<channel_value_t<R>> tee(const context& ctx, R&& rx, std::size_t n, fan_options options = {}) {
     using T = channel_value_t<R>;
     static_assert(std::is_copy_constructible_v<T>,
                   "weft::tee: every output gets its own copy of each item, so T must be copy "

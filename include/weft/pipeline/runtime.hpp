@@ -34,7 +34,6 @@ WEFT_BEGIN_NAMESPACE
 
 namespace detail::pipe {
 
-
 template <class>
 inline constexpr bool always_false = false;
 
