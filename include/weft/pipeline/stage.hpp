@@ -5,7 +5,6 @@
 
 #include <chrono>
 #include <cstddef>
-#include <functional>
 #include <initializer_list>
 #include <optional>
 #include <ranges>
