@@ -589,8 +589,8 @@ TEST_CASE("invoke_with_context passes the context to a function that takes it, o
     auto [ctx, cancel] = weft::with_cancel(weft::background());
     cancel();
     CHECK(weft::invoke_with_context([](int x) { return x + 1; }, ctx, 1) == 2);
-    CHECK(weft::invoke_with_context(
-              [](const weft::context& c, int x) { return c.err() ? -x : x; }, ctx, 3) == -3);
+    CHECK(weft::invoke_with_context([](const weft::context& c, int x) { return c.err() ? -x : x; },
+                                    ctx, 3) == -3);
     auto move_only = std::make_unique<int>(7);
     CHECK(*weft::invoke_with_context([](std::unique_ptr<int> p) { return p; }, ctx,
                                      std::move(move_only)) == 7);
@@ -608,7 +608,7 @@ TEST_CASE("receive(ctx) and send(ctx, v) wait, and hand back, a value that canno
         (void)ch.send(pinned(2));
     });
     CHECK(ch.send(ctx, pinned(1)).status == weft::op_status::ok);  // waits for peer's receive
-    auto r = ch.receive(ctx);                                         // waits for peer's send
+    auto r = ch.receive(ctx);                                      // waits for peer's send
     REQUIRE(r.status == weft::op_status::ok);
     CHECK(r->v == 2);
     peer.join();
