@@ -25,8 +25,8 @@
 
 #include "detail/chan_state.hpp"
 #include "detail/config.hpp"
-#include "detail/status.hpp"
 #include "detail/waiter.hpp"
+#include "errors.hpp"
 
 WEFT_BEGIN_NAMESPACE
 
@@ -77,7 +77,7 @@ struct access {
 };
 
 // Waits on nothing: what a blocking operation on a nil channel does.
-inline void block_forever(const clock::time_point* deadline) noexcept {
+inline void block_forever(const clock::time_point* deadline) {
     waiter w;
     (void)w.wait_until(deadline);
 }

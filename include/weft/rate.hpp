@@ -78,6 +78,7 @@
 #include "channel.hpp"
 #include "context.hpp"
 #include "detail/config.hpp"
+#include "errors.hpp"
 #include "select.hpp"
 #include "time.hpp"
 
@@ -87,37 +88,20 @@ WEFT_BEGIN_NAMESPACE
 // and also `ec == std::errc::invalid_argument` (would_exceed_deadline: std::errc::timed_out).
 enum class rate_errc { exceeds_burst = 1, would_exceed_deadline = 2 };
 
-namespace detail {
-
-class rate_category_impl final : public std::error_category {
-public:
-    const char* name() const noexcept override { return "weft.rate"; }
-    std::string message(int c) const override {
-        switch (static_cast<rate_errc>(c)) {
-            case rate_errc::exceeds_burst: return "rate: wait(n) exceeds the limiter's burst";
-            case rate_errc::would_exceed_deadline:
-                return "rate: wait(n) would exceed the context's deadline";
-        }
-        return "unknown rate error";
-    }
-    std::error_condition default_error_condition(int c) const noexcept override {
-        switch (static_cast<rate_errc>(c)) {
-            case rate_errc::exceeds_burst: return std::errc::invalid_argument;
-            case rate_errc::would_exceed_deadline: return std::errc::timed_out;
-        }
-        return {c, *this};
-    }
+template <>
+struct detail::error_table<rate_errc> {
+    static constexpr const char* name = "weft.rate";
+    static constexpr const char* unknown = "unknown rate error";
+    static constexpr error_entry entries[] = {
+        {static_cast<int>(rate_errc::exceeds_burst), "rate: wait(n) exceeds the limiter's burst",
+         std::errc::invalid_argument},
+        {static_cast<int>(rate_errc::would_exceed_deadline),
+         "rate: wait(n) would exceed the context's deadline", std::errc::timed_out},
+    };
 };
 
-}  // namespace detail
-
 inline const std::error_category& rate_category() noexcept {
-    static const detail::rate_category_impl category;
-    return category;
-}
-
-inline std::error_code make_error_code(rate_errc e) noexcept {
-    return {static_cast<int>(e), rate_category()};
+    return error_category_of<rate_errc>();
 }
 
 WEFT_END_NAMESPACE

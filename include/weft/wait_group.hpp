@@ -36,6 +36,7 @@
 #include <utility>
 
 #include "context.hpp"
+#include "detail/context_tree.hpp"
 #include "detail/config.hpp"
 #include "go.hpp"
 

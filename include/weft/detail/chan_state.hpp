@@ -11,11 +11,11 @@
 #include <utility>
 #include <variant>
 
+#include "../errors.hpp"
 #include "config.hpp"
 #include "flavor_array.hpp"
 #include "flavor_list.hpp"
 #include "flavor_zero.hpp"
-#include "status.hpp"
 
 WEFT_BEGIN_NAMESPACE
 namespace detail {

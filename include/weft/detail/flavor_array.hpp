@@ -25,9 +25,9 @@
 #include <optional>
 #include <utility>
 
+#include "../errors.hpp"
 #include "backoff.hpp"
 #include "config.hpp"
-#include "status.hpp"
 #include "waiter.hpp"
 
 WEFT_BEGIN_NAMESPACE
@@ -114,7 +114,7 @@ public:
     op_status accept_send(T& v, packet<T>*) { return try_send(v); }
     op_status accept_recv(std::optional<T>& out, packet<T>*) { return try_recv(out); }
 
-    bool close() {
+    bool close() noexcept {
         // seq_cst: ordered with the registrations' re-checks, like every head/tail change.
         std::size_t tail = tail_.fetch_or(mark_bit_, std::memory_order_seq_cst);
         if (tail & mark_bit_) return false;

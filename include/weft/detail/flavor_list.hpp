@@ -14,11 +14,10 @@
 #include <mutex>
 #include <optional>
 #include <utility>
-#include <vector>
 
+#include "../errors.hpp"
 #include "config.hpp"
 #include "spin_lock.hpp"
-#include "status.hpp"
 #include "waiter.hpp"
 
 WEFT_BEGIN_NAMESPACE
@@ -65,16 +64,25 @@ public:
     op_status accept_send(T& v, packet<T>*) { return try_send(v); }
     op_status accept_recv(std::optional<T>& out, packet<T>*) { return try_recv(out); }
 
-    bool close() {
-        std::vector<wake_handle> to_wake;
+    // noexcept and allocation-free, as flavor_zero's.
+    bool close() noexcept {
+        wake_batch batch;
+        bool done;
         {
             std::lock_guard g(lock_);
             if (closed_) return false;
             closed_ = true;
             bump();
-            receivers_.close_all(to_wake);
+            done = receivers_.close_some(batch);
         }
-        for (const wake_handle& h : to_wake) h();
+        batch.wake_all();
+        while (!done) {
+            {
+                std::lock_guard g(lock_);
+                done = receivers_.close_some(batch);
+            }
+            batch.wake_all();
+        }
         return true;
     }
 

@@ -24,11 +24,10 @@
 #include <mutex>
 #include <optional>
 #include <utility>
-#include <vector>
 
+#include "../errors.hpp"
 #include "config.hpp"
 #include "spin_lock.hpp"
-#include "status.hpp"
 #include "waiter.hpp"
 
 WEFT_BEGIN_NAMESPACE
@@ -118,17 +117,27 @@ public:
         return op_status::ok;
     }
 
-    bool close() {
-        std::vector<wake_handle> to_wake;
+    // noexcept and allocation-free: a context's cancel closes its done() channel.
+    bool close() noexcept {
+        wake_batch batch;
+        bool done;
         {
             std::lock_guard g(lock_);
             if (closed_.load(std::memory_order_relaxed)) return false;
             // release: pairs with the acquire peeks; what the closer wrote before is visible.
             closed_.store(true, std::memory_order_release);
-            senders_.close_all(to_wake);
-            receivers_.close_all(to_wake);
+            done = senders_.close_some(batch) && receivers_.close_some(batch);
         }
-        for (const wake_handle& h : to_wake) h();
+        batch.wake_all();
+        // Once closed_ is set nobody joins a list (they check it under lock_), so the lists only
+        // shrink: drain the rest a batch at a time, waking each batch after unlocking.
+        while (!done) {
+            {
+                std::lock_guard g(lock_);
+                done = senders_.close_some(batch) && receivers_.close_some(batch);
+            }
+            batch.wake_all();
+        }
         return true;
     }
 

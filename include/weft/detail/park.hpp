@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <mutex>
 #include <vector>
@@ -53,8 +54,9 @@ public:
         if (state_.exchange(notified, std::memory_order_seq_cst) == parked) wake();
     }
 
-    // The calling thread's parker.
-    static parker* current() noexcept {
+    // The calling thread's parker. Throws std::bad_alloc if the thread has none yet and none
+    // can be made (the next call tries again); never fails once the thread has one.
+    static parker* current() {
         thread_local owner o;
         return o.p;
     }
@@ -104,7 +106,8 @@ private:
 
     struct pool {
         std::mutex mutex;
-        std::vector<parker*> free;
+        std::vector<parker*> free;  // capacity >= every parker made: see owner
+        std::size_t made = 0;
     };
     static pool& the_pool() noexcept {
         // Leaked on purpose: threads may exit after static destructors have run.
@@ -117,7 +120,11 @@ private:
             pool& pl = the_pool();
             std::lock_guard lock(pl.mutex);
             if (pl.free.empty()) {
+                // Room for this parker in the free list first: ~owner runs in a thread's exit,
+                // where a push_back that allocated could only terminate.
+                pl.free.reserve(pl.made + 1);
                 p = new parker;
+                ++pl.made;
             } else {
                 p = pl.free.back();
                 pl.free.pop_back();
@@ -126,7 +133,7 @@ private:
         ~owner() {
             pool& pl = the_pool();
             std::lock_guard lock(pl.mutex);
-            pl.free.push_back(p);
+            pl.free.push_back(p);  // within the capacity reserved above: never allocates
         }
     };
 

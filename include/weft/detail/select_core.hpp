@@ -24,13 +24,16 @@
 #include <cstdint>
 #include <limits>
 
+#include "../errors.hpp"
 #include "config.hpp"
 #include "random.hpp"
-#include "status.hpp"
 #include "waiter.hpp"
 
 WEFT_BEGIN_NAMESPACE
 namespace detail {
+
+// The state of a case that has finished: it fires whether it moved a value or met a close.
+constexpr bool fired(op_status s) noexcept { return s == op_status::ok || s == op_status::closed; }
 
 // One case of a select, type-erased.
 class select_case {

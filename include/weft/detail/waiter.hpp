@@ -24,13 +24,12 @@
 #include <mutex>
 #include <optional>
 #include <utility>
-#include <vector>
 
+#include "../errors.hpp"
 #include "backoff.hpp"
 #include "config.hpp"
 #include "park.hpp"
 #include "spin_lock.hpp"
-#include "status.hpp"
 
 WEFT_BEGIN_NAMESPACE
 namespace detail {
@@ -51,9 +50,23 @@ struct wake_handle {
     }
 };
 
+// Waiters claimed under a lock, to be woken after it is released; fixed-size, so that closing
+// a channel never allocates.
+struct wake_batch {
+    static constexpr std::size_t capacity = 32;
+    wake_handle handles[capacity];
+    std::size_t size = 0;
+    // Wakes and forgets the batch; the caller holds no lock.
+    void wake_all() noexcept {
+        for (std::size_t i = 0; i < size; ++i) handles[i]();
+        size = 0;
+    }
+};
+
 class waiter {
 public:
-    waiter() noexcept : wake_{&unpark_thread, parker::current()} {}
+    // Throws std::bad_alloc only where parker::current() does: on a thread's first wait.
+    waiter() : wake_{&unpark_thread, parker::current()} {}
     waiter(const waiter&) = delete;
     waiter& operator=(const waiter&) = delete;
 
@@ -178,23 +191,20 @@ public:
         return false;
     }
 
-    // Claims every waiter for `closed` and empties the list; the caller wakes them after
-    // unlocking. As in select_one, a node is done with before its owner is claimed.
-    void close_all(std::vector<wake_handle>& to_wake) {
-        std::size_t count = 0;
-        for (waiter_node* n = head_; n; n = n->next) ++count;
-        to_wake.reserve(to_wake.size() + count);  // no allocation (and no throw) after a claim
-        for (waiter_node* n = head_; n;) {
-            waiter_node* next = n->next;
+    // Claims up to batch.capacity waiters for `closed` and takes them off the list; the caller
+    // wakes them after unlocking and calls again until it returns true (the list is empty).
+    // In batches, not into a vector: close() runs on noexcept paths (a context's cancel) and
+    // must not allocate. As in select_one, a node is done with before its owner is claimed.
+    bool close_some(wake_batch& batch) noexcept {
+        while (head_ && batch.size < wake_batch::capacity) {
+            waiter_node* n = head_;
             waiter* w = n->w;
             const wake_handle h = w->wake();
-            n->prev = n->next = nullptr;
-            n->linked = false;
-            if (w->try_select(sel_closed)) to_wake.push_back(h);
-            n = next;
+            unlink(*n);
+            if (w->try_select(sel_closed)) batch.handles[batch.size++] = h;
         }
-        head_ = tail_ = nullptr;
         publish();
+        return head_ == nullptr;
     }
 
     bool empty() const noexcept { return head_ == nullptr; }
@@ -248,14 +258,16 @@ public:
         if (found) e.wake();
     }
 
-    // Wakes everybody with `closed`.
-    void close_all() {
-        std::vector<wake_handle> to_wake;
-        {
-            std::lock_guard g(lock_);
-            list_.close_all(to_wake);
+    // Wakes everybody with `closed`. Allocation-free (see waiter_list::close_some).
+    void close_all() noexcept {
+        wake_batch batch;
+        for (bool done = false; !done;) {
+            {
+                std::lock_guard g(lock_);
+                done = list_.close_some(batch);
+            }
+            batch.wake_all();
         }
-        for (const wake_handle& h : to_wake) h();
     }
 
 private:
