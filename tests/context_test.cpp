@@ -33,8 +33,7 @@
 #include <variant>
 #include <vector>
 
-#ifdef __linux__
-#endif
+#include <pthread.h>
 
 #include "support.hpp"
 
@@ -1551,3 +1550,107 @@ TEST_CASE("no thread per context, and none left behind") {
     CHECK(eventually([&] { return thread_count() <= base; }));
     CHECK(thread_count() <= base);
 }
+
+namespace {
+
+// Runs f on a thread with a 256 KiB stack and waits for it. A recursion of one frame per level
+// of a 5,000-deep chain does not fit there (it did not: see the tests below), so a test that
+// passes on it shows the code iterates. (std::thread cannot set a stack size.)
+void run_on_small_stack(void (*f)()) {
+    pthread_attr_t attr;
+    REQUIRE(pthread_attr_init(&attr) == 0);
+    REQUIRE(pthread_attr_setstacksize(&attr, 256 * 1024) == 0);
+    pthread_t t;
+    const int rc = pthread_create(
+        &t, &attr,
+        [](void* p) -> void* {
+            reinterpret_cast<void (*)()>(p)();
+            return nullptr;
+        },
+        reinterpret_cast<void*>(f));
+    pthread_attr_destroy(&attr);
+    REQUIRE(rc == 0);
+    REQUIRE(pthread_join(t, nullptr) == 0);
+}
+
+}  // namespace
+
+// Go's TestCancelRemoves... has no depth limit: a chain of cancelCtx is canceled by a loop
+// over its children. Here the canceller walks the tree with a work list, not by recursion.
+TEST_CASE("deep chains: canceling the root of a 50,000-deep with_cancel chain") {
+    WEFT_WATCHDOG(std::chrono::seconds(60));
+    static std::size_t depth;
+    depth = scale(50000);
+    static std::atomic<bool> ok{false};
+    ok = false;
+    run_on_small_stack([] {
+        auto [root, cancel] = weft::with_cancel(weft::background());
+        weft::context leaf = root;
+        weft::context middle;
+        for (std::size_t i = 0; i < depth; ++i) {
+            leaf = weft::with_cancel(leaf).ctx;  // the cancel functions are dropped: the chain
+            if (i == depth / 2) middle = leaf;   // lives through the leaf
+        }
+        auto done = leaf.done();
+        bool fine = !leaf.err() && !middle.err();
+        cancel();
+        fine = fine && leaf.err() == weft::context_errc::canceled &&
+               middle.err() == weft::context_errc::canceled &&
+               done.try_receive().status == op_status::closed;
+        ok = fine;
+        // Dropping `leaf` and `middle` here releases the chain: iterative too (~ctx_node).
+    });
+    CHECK(ok.load());
+}
+
+TEST_CASE("deep chains: destroying a 1,000,000-deep with_value chain") {
+    WEFT_WATCHDOG(std::chrono::seconds(60));
+    static const weft::context_key<std::size_t> key("depth");
+    static std::size_t depth;
+    depth = scale(1000000);
+    static std::atomic<bool> ok{false};
+    ok = false;
+    run_on_small_stack([] {
+        weft::context ctx;
+        for (std::size_t i = 0; i < depth; ++i) ctx = weft::with_value(ctx, key, i);
+        const std::size_t* v = ctx.value(key);
+        ok = v && *v == depth - 1;
+        ctx = weft::context();  // the last handle: the whole chain goes here
+    });
+    CHECK(ok.load());
+}
+
+TEST_CASE("deep chains: a mixed chain (cancel, value, timeout, without_cancel) canceled and "
+          "destroyed, with a canceled chain holding contexts in its values") {
+    WEFT_WATCHDOG(std::chrono::seconds(60));
+    static std::size_t depth;
+    depth = scale(30000);
+    static std::atomic<bool> ok{false};
+    ok = false;
+    run_on_small_stack([] {
+        static const weft::context_key<weft::context> held("held");
+        auto [root, cancel] = weft::with_cancel(weft::background());
+        weft::context leaf = root;
+        for (std::size_t i = 0; i < depth; ++i) {
+            switch (i % 4) {
+                case 0: leaf = weft::with_cancel(leaf).ctx; break;
+                case 1: leaf = weft::with_timeout(leaf, 1h).ctx; break;
+                // A value that is itself a short chain: destroying the node destroys another
+                // chain from inside the release loop.
+                case 2:
+                    leaf = weft::with_value(leaf, held, weft::with_cancel(weft::with_value(
+                                                                             leaf, held, leaf))
+                                                            .ctx);
+                    break;
+                case 3: leaf = weft::with_stop_token(leaf, std::stop_token{}); break;
+            }
+        }
+        const auto detached = weft::without_cancel(leaf);
+        cancel();
+        ok = leaf.err() == weft::context_errc::canceled && !detached.err() &&
+             detached.value(held) != nullptr;
+    });
+    CHECK(ok.load());
+    CHECK(eventually([] { return pending_timers() == 0; }));
+}
+
