@@ -109,7 +109,7 @@ private:
         std::vector<parker*> free;  // capacity >= every parker made: see owner
         std::size_t made = 0;
     };
-    static pool& the_pool() noexcept {
+    static pool& the_pool() {  // may throw on first use, like current()
         // Leaked on purpose: threads may exit after static destructors have run.
         static pool* p = new pool;
         return *p;
@@ -122,7 +122,7 @@ private:
             if (pl.free.empty()) {
                 // Room for this parker in the free list first: ~owner runs in a thread's exit,
                 // where a push_back that allocated could only terminate.
-                pl.free.reserve(pl.made + 1);
+                if (pl.free.capacity() < pl.made + 1) pl.free.reserve(2 * pl.made + 8);
                 p = new parker;
                 ++pl.made;
             } else {
@@ -131,7 +131,7 @@ private:
             }
         }
         ~owner() {
-            pool& pl = the_pool();
+            pool& pl = the_pool();  // made by our constructor: cannot throw now
             std::lock_guard lock(pl.mutex);
             pl.free.push_back(p);  // within the capacity reserved above: never allocates
         }
