@@ -22,6 +22,7 @@
 
 #include <weft/context.hpp>
 #include <weft/error_group.hpp>
+#include <weft/errors.hpp>
 
 using namespace std::chrono_literals;
 
@@ -38,14 +39,6 @@ std::string money(long cents) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "ARS %ld.%02ld", cents / 100, cents % 100);
     return buf;
-}
-
-std::string message(const std::exception_ptr& e) {
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& x) { return x.what(); } catch (...) {
-        return "unknown error";
-    }
 }
 
 // What the payment service answers for a card it refuses.
@@ -110,13 +103,13 @@ void checkout(const order& o) {
         std::printf("  => confirmed\n");
         return;
     }
-    std::printf("  => rejected: %s\n", message(err).c_str());
+    std::printf("  => rejected: %s\n", weft::error_message(err).c_str());
     // Beyond Go: the cause of the cancellation, and every error, not only the first.
     std::printf("  => %s, cause: %s\n", ctx.err().message().c_str(),
-                message(weft::cause(ctx)).c_str());
+                weft::error_message(weft::cause(ctx)).c_str());
     std::vector<std::string> others;
     for (const auto& e : g.errors())
-        if (e != err) others.push_back(message(e));
+        if (e != err) others.push_back(weft::error_message(e));
     std::sort(others.begin(), others.end());  // the canceled checks end in any order
     for (const auto& m : others) std::printf("  => then: %s\n", m.c_str());
 }
@@ -145,7 +138,9 @@ void screen(const std::vector<order>& batch) {
     std::printf("screened %zu orders:", batch.size());
     for (const auto& s : scores) std::printf(" %s", s.c_str());
     std::printf("\n  never more than 2 at once: %s\n", most <= 2 ? "yes" : "no");
-    if (err) std::printf("  errors: %zu, first: %s\n", g.errors().size(), message(err).c_str());
+    if (err)
+        std::printf("  errors: %zu, first: %s\n", g.errors().size(),
+                    weft::error_message(err).c_str());
 }
 
 int main() {
