@@ -133,8 +133,19 @@ inline bool cancel_hook::add(const context& ctx) noexcept {
 inline context background() noexcept { return {}; }
 inline context todo() noexcept { return {}; }
 
-// Cancels its context with context_errc::canceled. Copyable; calling it again, or after the
-// context ended another way, does nothing. A default-constructed one does nothing.
+// Go's CancelFunc: cancels its context, and every descendant, with context_errc::canceled,
+// unless the context has already ended (then it does nothing: calling it again is harmless).
+// Safe to call from any thread, concurrently with anything; never waits for the work that
+// watches the context to stop (when it returns, err() is set and done() is closed); noexcept
+// and allocation-free. Copyable: every copy cancels the same context. A default-constructed
+// one does nothing, so it can be a member assigned later: `cancel_ = with_cancel(p).cancel;`.
+// It keeps the context's node alive, not the work.
+//
+// Never calling it leaks nothing: the context leaves its parent when its last handle (contexts
+// and cancel functions) is gone, and a deadline's timer entry goes with it. Go keeps such a
+// child linked to its parent until the parent ends, which is why vet checks for lost cancels.
+// The work that watches the context is still only stopped by a cancel, the deadline or the
+// parent.
 class cancel_func {
 public:
     cancel_func() noexcept = default;
@@ -148,8 +159,10 @@ private:
     friend struct detail::cancel_access;
 };
 
-// Cancels its context with context_errc::canceled and a cause (any exception; none: the
-// context_error for canceled). Only the first cancellation's cause is kept.
+// Go's CancelCauseFunc: as cancel_func, with a cause (any exception; none: the context_error
+// for canceled). Only the first cancellation's cause is kept. The exception_ptr form is
+// noexcept; the form taking an exception object may throw std::bad_alloc while making the
+// exception_ptr, before anything is canceled.
 class cancel_cause_func {
 public:
     cancel_cause_func() noexcept = default;
@@ -170,7 +183,10 @@ private:
     friend struct detail::cancel_access;
 };
 
-// What the with_* factories return: `auto [ctx, cancel] = weft::with_cancel(parent);`
+// What the with_cancel/with_timeout/with_deadline factories return: the child context and the
+// function that cancels it (F is cancel_func, or cancel_cause_func for with_cancel_cause).
+// An aggregate, for structured bindings: `auto [ctx, cancel] = weft::with_cancel(parent);`,
+// or keep the parts: `cancel_ = c.cancel;`.
 template <class F>
 struct [[nodiscard]] cancelable {
     context ctx;
