@@ -170,6 +170,63 @@ TEST_CASE("a thread's first wait reports bad_alloc when its parker cannot be mad
     CHECK(other.load() == 0);
 }
 
+// close() is noexcept and a context's cancel calls it: it wakes its waiters in fixed-size
+// batches (32) rather than collecting them in a vector. More waiters than one batch, on each
+// flavor, blocked receiving and (where a send can block) sending.
+TEST_CASE("closing a channel wakes more waiters than one batch and allocates nothing") {
+    WEFT_WATCHDOG();
+    constexpr int per_side = 40;
+    struct shape {
+        const char* name;
+        weft::channel<int> ch;
+        bool senders;  // a send blocks: cap 0, and cap 1 once full
+    };
+    shape shapes[] = {{"rendezvous, receivers", weft::channel<int>(0), false},
+                      {"rendezvous, senders", weft::channel<int>(0), true},
+                      {"bounded, receivers", weft::channel<int>(1), false},
+                      {"bounded and full, senders", weft::channel<int>(1), true},
+                      {"unbounded, receivers", weft::channel<int>::unbounded(), false}};
+    for (auto& sh : shapes) {
+        CAPTURE(sh.name);
+        std::atomic<int> started{0}, woken{0}, wrong{0};
+        const int receivers = sh.senders ? 0 : per_side;
+        const int senders = sh.senders ? per_side : 0;
+        // A channel has either blocked senders or blocked receivers, never both: for the
+        // bounded one, fill it so that senders block.
+        if (sh.senders && sh.ch.capacity() == 1) REQUIRE(sh.ch.try_send(0));
+        {
+            goroutines g;
+            for (int i = 0; i < receivers; ++i) {
+                g.go([&, ch = sh.ch]() mutable {
+                    started.fetch_add(1);
+                    if (ch.receive().has_value()) wrong.fetch_add(1);
+                    woken.fetch_add(1);
+                });
+            }
+            for (int i = 0; i < senders; ++i) {
+                g.go([&, ch = sh.ch, i]() mutable {
+                    started.fetch_add(1);
+                    if (ch.send(i).status != op_status::closed) wrong.fetch_add(1);
+                    woken.fetch_add(1);
+                });
+            }
+            REQUIRE(eventually([&] { return started.load() == per_side; }));
+            std::this_thread::sleep_for(100ms);  // let them block
+            std::size_t attempts;
+            bool closed;
+            {
+                failing_allocations f;
+                closed = sh.ch.close();
+                attempts = f.attempts();
+            }
+            CHECK(closed);
+            if (can_fail_allocations) CHECK(attempts == 0);
+            CHECK(eventually([&] { return woken.load() == per_side; }));
+        }
+        CHECK(wrong.load() == 0);
+    }
+}
+
 TEST_CASE("canceling a tree allocates nothing: many children, every kind of waiter woken") {
     WEFT_WATCHDOG();
     auto [root, cancel] = weft::with_cancel(weft::background());
@@ -202,8 +259,8 @@ TEST_CASE("canceling a tree allocates nothing: many children, every kind of wait
             g.go([&, i, ctx, root = root] {
                 started.fetch_add(1);
                 bool ok = true;
-                switch (i % 6) {
-                    case 0:
+                // More than one batch (32) on root.done(), then the other kinds in turn.
+                switch (i < 36 ? 1 : 2 + i % 4) {
                     case 1: ok = !root.done().receive().has_value(); break;
                     case 2: {
                         weft::channel<int> ch(0);
