@@ -131,9 +131,7 @@ void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::f
 void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
 void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept {
-    std::free(p);
-}
+void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
 #endif
 
 TEST_CASE("a thread's first wait reports bad_alloc when its parker cannot be made" *
@@ -313,7 +311,7 @@ TEST_CASE("after_func when no thread can be started: f runs on the canceller, no
         cancel();
         attempts = f.attempts();
     }
-    CHECK(attempts > 0);  // weft::go tried to start the threads
+    CHECK(attempts > 0);     // weft::go tried to start the threads
     CHECK(ran.load() == 8);  // all ran inline: nothing was left to a thread
     for (auto& h : handles) CHECK_FALSE(h.stop());
 }

@@ -1620,8 +1620,7 @@ TEST_CASE("deep chains: destroying a 1,000,000-deep with_value chain") {
     CHECK(ok.load());
 }
 
-TEST_CASE("deep chains: a mixed chain (cancel, value, timeout, without_cancel) canceled and "
-          "destroyed, with a canceled chain holding contexts in its values") {
+TEST_CASE("deep chains: a mixed chain whose values hold contexts, canceled and destroyed") {
     WEFT_WATCHDOG(std::chrono::seconds(60));
     static std::size_t depth;
     depth = scale(30000);
@@ -1638,9 +1637,8 @@ TEST_CASE("deep chains: a mixed chain (cancel, value, timeout, without_cancel) c
                 // A value that is itself a short chain: destroying the node destroys another
                 // chain from inside the release loop.
                 case 2:
-                    leaf = weft::with_value(leaf, held, weft::with_cancel(weft::with_value(
-                                                                             leaf, held, leaf))
-                                                            .ctx);
+                    leaf = weft::with_value(
+                        leaf, held, weft::with_cancel(weft::with_value(leaf, held, leaf)).ctx);
                     break;
                 case 3: leaf = weft::with_stop_token(leaf, std::stop_token{}); break;
             }
@@ -1653,4 +1651,3 @@ TEST_CASE("deep chains: a mixed chain (cancel, value, timeout, without_cancel) c
     CHECK(ok.load());
     CHECK(eventually([] { return pending_timers() == 0; }));
 }
-

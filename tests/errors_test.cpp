@@ -89,8 +89,8 @@ TEST_CASE("error_message: empty for null, what() for std::exception, a fixed tex
     CHECK(weft::error_message(std::make_exception_ptr(std::runtime_error("disk full"))) ==
           "disk full");
     CHECK(weft::error_message(std::make_exception_ptr(derived_error("derived"))) == "derived");
-    CHECK(weft::error_message(std::make_exception_ptr(std::system_error(
-              weft::context_errc::canceled))) == "context canceled");
+    CHECK(weft::error_message(std::make_exception_ptr(
+              std::system_error(weft::context_errc::canceled))) == "context canceled");
     CHECK(weft::error_message(std::make_exception_ptr(42)) == "unknown exception");
     CHECK(weft::error_message(std::make_exception_ptr(not_a_std_exception{})) ==
           "unknown exception");

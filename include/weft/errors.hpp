@@ -149,9 +149,9 @@ inline std::string error_message(const std::exception_ptr& e) {
     if (!e) return {};
     try {
         std::rethrow_exception(e);
-    } catch (const std::exception& x) {
-        return x.what();
-    } catch (...) { return "unknown exception"; }
+    } catch (const std::exception& x) { return x.what(); } catch (...) {
+        return "unknown exception";
+    }
 }
 
 WEFT_END_NAMESPACE

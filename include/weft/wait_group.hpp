@@ -36,8 +36,8 @@
 #include <utility>
 
 #include "context.hpp"
-#include "detail/context_tree.hpp"
 #include "detail/config.hpp"
+#include "detail/context_tree.hpp"
 #include "go.hpp"
 
 WEFT_BEGIN_NAMESPACE

@@ -360,15 +360,15 @@ private:
     static void orphan(ctx_link* l) noexcept;
 
     spin_lock lock_;
-    std::atomic<int> state_{0};                         // written under lock_, see invariants
-    std::exception_ptr cause_;                          // written once, before state_
-    std::atomic<bool> done_ready_{false};   // done_ is set and will not change
-    mutable channel<std::monostate> done_;  // guarded by lock_ until done_ready_; state() closes
-    std::unique_ptr<std::stop_source> stop_;            // guarded by lock_; never reset
-    ctx_link* head_ = nullptr;                          // guarded by lock_
-    ctx_link* last_ = nullptr;                          // guarded by lock_
-    std::shared_ptr<ctx_node> pin_;  // guarded by the parent's lock, then by its canceller
-    cancel_node* const up_;          // the nearest cancelable ancestor, whose list has us
+    std::atomic<int> state_{0};               // written under lock_, see invariants
+    std::exception_ptr cause_;                // written once, before state_
+    std::atomic<bool> done_ready_{false};     // done_ is set and will not change
+    mutable channel<std::monostate> done_;    // guarded by lock_ until done_ready_; state() closes
+    std::unique_ptr<std::stop_source> stop_;  // guarded by lock_; never reset
+    ctx_link* head_ = nullptr;                // guarded by lock_
+    ctx_link* last_ = nullptr;                // guarded by lock_
+    std::shared_ptr<ctx_node> pin_;           // guarded by the parent's lock, then by its canceller
+    cancel_node* const up_;                   // the nearest cancelable ancestor, whose list has us
     const kind kind_;
 };
 
@@ -561,8 +561,7 @@ public:
     using callback = void (*)(void*) noexcept;
     // Throws std::bad_alloc only if the calling thread has no parker yet and none can be made
     // (parker::current()): before anything is linked.
-    cancel_hook(callback fn, void* arg)
-        : ctx_link{&prepare_hook, &fire_hook}, fn_(fn), arg_(arg) {}
+    cancel_hook(callback fn, void* arg) : ctx_link{&prepare_hook, &fire_hook}, fn_(fn), arg_(arg) {}
     cancel_hook(const cancel_hook&) = delete;
     cancel_hook& operator=(const cancel_hook&) = delete;
 
