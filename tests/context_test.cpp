@@ -1553,10 +1553,15 @@ TEST_CASE("no thread per context, and none left behind") {
 
 namespace {
 
-// Runs f on a thread with a 256 KiB stack and waits for it. A recursion of one frame per level
-// of a 5,000-deep chain does not fit there (it did not: see the tests below), so a test that
-// passes on it shows the code iterates. (std::thread cannot set a stack size.)
-void run_on_small_stack(void (*f)()) {
+// Runs f on a thread with a 256 KiB stack and returns what it returned. A recursion of one
+// frame per level of a 5,000-deep chain does not fit there (the recursive code crashed these
+// tests, also at their sanitizer depths), so a test that passes on it shows the code iterates.
+// (std::thread cannot set a stack size.)
+bool on_small_stack(bool (*f)()) {
+    struct call {
+        bool (*f)();
+        bool result = false;
+    } c{f};
     pthread_attr_t attr;
     REQUIRE(pthread_attr_init(&attr) == 0);
     REQUIRE(pthread_attr_setstacksize(&attr, 256 * 1024) == 0);
@@ -1564,13 +1569,15 @@ void run_on_small_stack(void (*f)()) {
     const int rc = pthread_create(
         &t, &attr,
         [](void* p) -> void* {
-            reinterpret_cast<void (*)()>(p)();
+            auto* cp = static_cast<call*>(p);
+            cp->result = cp->f();
             return nullptr;
         },
-        reinterpret_cast<void*>(f));
+        &c);
     pthread_attr_destroy(&attr);
     REQUIRE(rc == 0);
     REQUIRE(pthread_join(t, nullptr) == 0);
+    return c.result;
 }
 
 }  // namespace
@@ -1579,11 +1586,8 @@ void run_on_small_stack(void (*f)()) {
 // over its children. Here the canceller walks the tree with a work list, not by recursion.
 TEST_CASE("deep chains: canceling the root of a 50,000-deep with_cancel chain") {
     WEFT_WATCHDOG(std::chrono::seconds(60));
-    static std::size_t depth;
-    depth = scale(50000);
-    static std::atomic<bool> ok{false};
-    ok = false;
-    run_on_small_stack([] {
+    CHECK(on_small_stack([] {
+        const std::size_t depth = scale(50000);
         auto [root, cancel] = weft::with_cancel(weft::background());
         weft::context leaf = root;
         weft::context middle;
@@ -1592,42 +1596,34 @@ TEST_CASE("deep chains: canceling the root of a 50,000-deep with_cancel chain") 
             if (i == depth / 2) middle = leaf;   // lives through the leaf
         }
         auto done = leaf.done();
-        bool fine = !leaf.err() && !middle.err();
+        const bool active = !leaf.err() && !middle.err();
         cancel();
-        fine = fine && leaf.err() == weft::context_errc::canceled &&
+        // Returning drops `leaf` and `middle`, which releases the chain: iterative too.
+        return active && leaf.err() == weft::context_errc::canceled &&
                middle.err() == weft::context_errc::canceled &&
                done.try_receive().status == op_status::closed;
-        ok = fine;
-        // Dropping `leaf` and `middle` here releases the chain: iterative too (~ctx_node).
-    });
-    CHECK(ok.load());
+    }));
 }
 
 TEST_CASE("deep chains: destroying a 1,000,000-deep with_value chain") {
     WEFT_WATCHDOG(std::chrono::seconds(60));
-    static const weft::context_key<std::size_t> key("depth");
-    static std::size_t depth;
-    depth = scale(1000000);
-    static std::atomic<bool> ok{false};
-    ok = false;
-    run_on_small_stack([] {
+    CHECK(on_small_stack([] {
+        static const weft::context_key<std::size_t> key("depth");
+        const std::size_t depth = scale(1000000);
         weft::context ctx;
         for (std::size_t i = 0; i < depth; ++i) ctx = weft::with_value(ctx, key, i);
         const std::size_t* v = ctx.value(key);
-        ok = v && *v == depth - 1;
+        const bool found = v && *v == depth - 1;
         ctx = weft::context();  // the last handle: the whole chain goes here
-    });
-    CHECK(ok.load());
+        return found;
+    }));
 }
 
 TEST_CASE("deep chains: a mixed chain whose values hold contexts, canceled and destroyed") {
     WEFT_WATCHDOG(std::chrono::seconds(60));
-    static std::size_t depth;
-    depth = scale(30000);
-    static std::atomic<bool> ok{false};
-    ok = false;
-    run_on_small_stack([] {
+    CHECK(on_small_stack([] {
         static const weft::context_key<weft::context> held("held");
+        const std::size_t depth = scale(30000);
         auto [root, cancel] = weft::with_cancel(weft::background());
         weft::context leaf = root;
         for (std::size_t i = 0; i < depth; ++i) {
@@ -1645,9 +1641,8 @@ TEST_CASE("deep chains: a mixed chain whose values hold contexts, canceled and d
         }
         const auto detached = weft::without_cancel(leaf);
         cancel();
-        ok = leaf.err() == weft::context_errc::canceled && !detached.err() &&
-             detached.value(held) != nullptr;
-    });
-    CHECK(ok.load());
+        return leaf.err() == weft::context_errc::canceled && !detached.err() &&
+               detached.value(held) != nullptr;
+    }));
     CHECK(eventually([] { return pending_timers() == 0; }));
 }
