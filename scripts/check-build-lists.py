@@ -14,8 +14,8 @@ import re
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-# (directory, glob, the build files that must name each of its files). A file is named by its
-# path relative to the build file's directory.
+# (directory, glob, the build files that must name each of its files[, base]). A file is named
+# by its path relative to the build file's directory, or to `base` when the rule gives one.
 RULES = [
     ("tests", "*.cpp", ["tests/CMakeLists.txt", "tests/meson.build"]),
     ("tests/compile_fail", "*.cpp", ["tests/compile_fail/CMakeLists.txt", "tests/meson.build"]),
@@ -29,6 +29,11 @@ RULES = [
      ["examples/importer/CMakeLists.txt", "examples/importer/meson.build"]),
     ("examples/importer/fuzz", "*.cpp",
      ["examples/importer/CMakeLists.txt", "examples/importer/meson.build"]),
+    # Public headers, each compiled alone by the header_alone tests; named from include/.
+    ("include/weft", "*.hpp", ["tests/compile_fail/CMakeLists.txt", "tests/meson.build"],
+     "include"),
+    ("include/weft/pipeline", "*.hpp", ["tests/compile_fail/CMakeLists.txt", "tests/meson.build"],
+     "include"),
 ]
 
 
@@ -42,11 +47,11 @@ def listed(build_file, name):
 def main():
     errors = []
     checked = 0
-    for directory, pattern, build_files in RULES:
+    for directory, pattern, build_files, *base in RULES:
         for src in sorted((ROOT / directory).glob(pattern)):
             checked += 1
             for build_file in (ROOT / f for f in build_files):
-                name = src.relative_to(build_file.parent).as_posix()
+                name = src.relative_to(ROOT / base[0] if base else build_file.parent).as_posix()
                 if not listed(build_file, name):
                     errors.append(f"{src.relative_to(ROOT)} is not listed in "
                                   f"{build_file.relative_to(ROOT)} (as {name})")
