@@ -755,6 +755,8 @@ TEST_CASE("ambiguous workbooks are refused; big numbers keep their digits") {
     const auto rows = table_rows(db);
     REQUIRE(rows.size() == 1);
     CHECK(rows[0][static_cast<std::size_t>(field::phone)] == "123456789012345000");
+}
+
 TEST_CASE("peak memory does not grow with the sheet when the database is slower than the reader") {
     WEFT_WATCHDOG(std::chrono::seconds(900));
     temp_dir dir;

@@ -161,14 +161,11 @@ private:
 // Go's cancelCtx: what with_cancel makes, and the base of the deadline and stop_token nodes.
 class cancel_node : public ctx_node, public ctx_link {
 public:
-    enum class kind : unsigned char { plain, deadline, stop };
-
-    cancel_node(std::shared_ptr<ctx_node> parent, std::optional<clock::time_point> deadline,
-                kind k = kind::plain) noexcept
+    cancel_node(std::shared_ptr<ctx_node> parent,
+                std::optional<clock::time_point> deadline) noexcept
         : ctx_node(parent, this, deadline),
           ctx_link{&prepare_child, nullptr},
-          up_(parent ? parent->canceler() : nullptr),
-          kind_(k) {}
+          up_(parent ? parent->canceler() : nullptr) {}
 
     ~cancel_node() override {
         if (up_) (void)up_->unlink(*this);
@@ -354,8 +351,9 @@ private:
         return won;
     }
 
-    // What the derived nodes release once canceled (a timer entry, a stop_callback).
-    void after_cancel() noexcept;
+    // What the derived nodes release once canceled (a timer entry, a stop_callback). Virtual,
+    // not a switch on a kind tag: GCC 12 at -O3 flags the casts of a switch's dead branches.
+    virtual void after_cancel() noexcept {}
     // Drops an after_func record linked here when this node dies (see ~cancel_node).
     static void orphan(ctx_link* l) noexcept;
 
@@ -369,7 +367,6 @@ private:
     ctx_link* last_ = nullptr;                // guarded by lock_
     std::shared_ptr<ctx_node> pin_;           // guarded by the parent's lock, then by its canceller
     cancel_node* const up_;                   // the nearest cancelable ancestor, whose list has us
-    const kind kind_;
 };
 
 // with_deadline / with_timeout: a cancel_node with one timer-service entry.
@@ -377,7 +374,7 @@ class deadline_node final : public cancel_node {
 public:
     deadline_node(std::shared_ptr<ctx_node> parent, clock::time_point d,
                   std::exception_ptr cause) noexcept
-        : cancel_node(std::move(parent), d, kind::deadline), cause_(std::move(cause)) {}
+        : cancel_node(std::move(parent), d), cause_(std::move(cause)) {}
     ~deadline_node() override { release(); }
 
     // Schedules the expiry; called once, after attach().
@@ -401,6 +398,8 @@ public:
     void expire() noexcept { (void)cancel({context_errc::deadline_exceeded, cause_}, true); }
 
     // Drops the timer entry, so that no timer remains once the context is canceled or gone.
+    void after_cancel() noexcept override { release(); }
+
     void release() noexcept {
         // acq_rel: see arm().
         const auto id = entry_.exchange(released, std::memory_order_acq_rel);
@@ -417,7 +416,7 @@ private:
 class stop_node final : public cancel_node {
 public:
     explicit stop_node(std::shared_ptr<ctx_node> parent) noexcept
-        : cancel_node(parent, parent ? parent->deadline() : std::nullopt, kind::stop) {}
+        : cancel_node(parent, parent ? parent->deadline() : std::nullopt) {}
     // Destroys the stop_callback (if release() has not) while every member is still alive:
     // if on_stop is running on another thread, std::stop_callback's destructor waits for it.
     ~stop_node() override { callback_.reset(); }
@@ -432,6 +431,8 @@ public:
 
     // Deregisters from the stop_source: once canceled, nothing points here. Waits if the
     // callback is running on another thread (its cancel() is then a no-op).
+    void after_cancel() noexcept override { release(); }
+
     void release() noexcept {
         if (armed_.exchange(released, std::memory_order_acq_rel) == armed) callback_.reset();
     }
@@ -452,14 +453,6 @@ private:
     std::optional<std::stop_callback<on_stop>> callback_;
     std::atomic<int> armed_{arming};
 };
-
-inline void cancel_node::after_cancel() noexcept {
-    switch (kind_) {
-        case kind::plain: break;
-        case kind::deadline: static_cast<deadline_node*>(this)->release(); break;
-        case kind::stop: static_cast<stop_node*>(this)->release(); break;
-    }
-}
 
 template <class T>
 class value_node final : public ctx_node {
