@@ -2,9 +2,12 @@
 // (chan<- T) and receiver<T> (<-chan T).
 //
 // @par Thread Safety
-// A channel handle is a cheap copyable reference to shared state, like Go's chan. Any number of
-// threads may use copies of the same handle concurrently; one handle object, like any C++
-// object, must not be assigned while another thread uses it.
+// A channel handle is a cheap copyable reference to shared state, like Go's chan or a
+// std::shared_ptr. Every operation (send, receive, close, the try_/_for/_until forms, range-for,
+// select cases) is const: it changes the channel, not the handle, so a const handle - e.g. one
+// captured by copy in a lambda that is not `mutable` - can do everything. Any number of threads
+// may use the same handle or its copies concurrently; only assigning to a handle object must not
+// race with other uses of that object, as for any C++ object.
 //
 // @par Semantics
 // Capacity 0 is a rendezvous: a send completes only when a receiver takes the value. Capacity
@@ -120,22 +123,22 @@ class send_api {
 public:
     // Blocks until a receiver (or the buffer) takes the value. Fails only when the channel is
     // closed; the value comes back in the result.
-    send_result<T> send(T v) { return run(v, nullptr, true); }
+    send_result<T> send(T v) const { return run(v, nullptr, true); }
 
     // As send(v), giving up when ctx is canceled (status canceled, the value handed back).
     // A context that is already canceled wins over a ready channel. Defined in context.hpp.
-    send_result<T> send(const context& ctx, T v);
+    send_result<T> send(const context& ctx, T v) const;
 
     // ok, or full (would block), or closed; never waits.
-    [[nodiscard]] send_result<T> try_send(T v) { return run(v, nullptr, false); }
+    [[nodiscard]] send_result<T> try_send(T v) const { return run(v, nullptr, false); }
 
     template <class Rep, class Per>
-    [[nodiscard]] send_result<T> send_for(T v, const std::chrono::duration<Rep, Per>& d) {
+    [[nodiscard]] send_result<T> send_for(T v, const std::chrono::duration<Rep, Per>& d) const {
         auto deadline = deadline_after(d);
         return run(v, &deadline, true);
     }
     template <class Clock, class Dur>
-    [[nodiscard]] send_result<T> send_until(T v, const std::chrono::time_point<Clock, Dur>& tp) {
+    [[nodiscard]] send_result<T> send_until(T v, const std::chrono::time_point<Clock, Dur>& tp) const {
         auto deadline = to_steady(tp);
         return run(v, &deadline, true);
     }
@@ -143,13 +146,13 @@ public:
     // Closes the channel; true if this call closed it. Idempotent (Go panics on a second close;
     // weft reports it). Blocked senders fail with closed, blocked receivers drain what is
     // buffered and then see the end. A nil channel cannot be closed: returns false.
-    bool close() noexcept {
+    bool close() const noexcept {
         auto* s = access::state(static_cast<const D&>(*this));
         return s && s->visit([](auto& f) { return f.close(); });
     }
 
 private:
-    send_result<T> run(T& v, const clock::time_point* deadline, bool block) {
+    send_result<T> run(T& v, const clock::time_point* deadline, bool block) const {
         auto* s = access::state(static_cast<const D&>(*this));
         op_status st;
         if (s) {
@@ -173,7 +176,7 @@ template <class T, class D>
 class receive_api {
 public:
     // Blocks until a value arrives; an empty optional once the channel is closed and drained.
-    std::optional<T> receive() {
+    std::optional<T> receive() const {
         std::optional<T> out;
         (void)run(out, nullptr, true);
         return out;
@@ -182,35 +185,35 @@ public:
     // As receive(), giving up when ctx is canceled: ok with the value, or closed (and
     // drained), or canceled. A context that is already canceled wins over a ready channel.
     // Defined in context.hpp.
-    [[nodiscard]] receive_result<T> receive(const context& ctx);
+    [[nodiscard]] receive_result<T> receive(const context& ctx) const;
 
     // ok with the value, or empty (would block), or closed (and drained); never waits.
-    [[nodiscard]] receive_result<T> try_receive() { return result(nullptr, false); }
+    [[nodiscard]] receive_result<T> try_receive() const { return result(nullptr, false); }
 
     template <class Rep, class Per>
-    [[nodiscard]] receive_result<T> receive_for(const std::chrono::duration<Rep, Per>& d) {
+    [[nodiscard]] receive_result<T> receive_for(const std::chrono::duration<Rep, Per>& d) const {
         auto deadline = deadline_after(d);
         return result(&deadline, true);
     }
     template <class Clock, class Dur>
-    [[nodiscard]] receive_result<T> receive_until(const std::chrono::time_point<Clock, Dur>& tp) {
+    [[nodiscard]] receive_result<T> receive_until(const std::chrono::time_point<Clock, Dur>& tp) const {
         auto deadline = to_steady(tp);
         return result(&deadline, true);
     }
 
     // `for (auto& v : rx)` receives until the channel is closed and drained.
-    receive_iterator<T> begin() {
+    receive_iterator<T> begin() const {
         return receive_iterator<T>(access::shared(static_cast<const D&>(*this)));
     }
     std::default_sentinel_t end() const noexcept { return {}; }
 
 private:
-    receive_result<T> result(const clock::time_point* deadline, bool block) {
+    receive_result<T> result(const clock::time_point* deadline, bool block) const {
         receive_result<T> r{op_status::ok, std::nullopt};
         r.status = run(r.value, deadline, block);
         return r;
     }
-    op_status run(std::optional<T>& out, const clock::time_point* deadline, bool block) {
+    op_status run(std::optional<T>& out, const clock::time_point* deadline, bool block) const {
         return receive_into(access::state(static_cast<const D&>(*this)), out, deadline, block);
     }
     friend class receive_iterator<T>;
@@ -285,6 +288,10 @@ private:
 
 // A channel of T. `channel<T> ch;` is nil; `channel<T> ch(0)` is a rendezvous;
 // `channel<T> ch(n)` buffers n values; `channel<T>::unbounded()` buffers without limit.
+// The ring of a buffered channel is allocated up front: a capacity above max_capacity() (which
+// no allocation could hold, e.g. a negative int converted to size_t) throws std::length_error
+// ("weft::channel: capacity out of range", Go's "makechan: size out of range"); one within it
+// that memory cannot hold throws std::bad_alloc, as any allocation does.
 template <class T>
 class channel : public detail::handle<T>,
                 public detail::send_api<T, channel<T>>,
@@ -300,6 +307,10 @@ public:
     channel() noexcept = default;
     explicit channel(std::size_t capacity)
         : detail::handle<T>(std::make_shared<detail::chan_state<T>>(capacity)) {}
+    // The largest capacity channel<T>(n) accepts (about PTRDIFF_MAX / slot size).
+    static constexpr std::size_t max_capacity() noexcept {
+        return detail::array_flavor<T>::max_capacity;
+    }
     [[nodiscard]] static channel unbounded() {
         return channel(std::make_shared<detail::chan_state<T>>(detail::unbounded_tag{}));
     }

@@ -344,7 +344,7 @@ template <class Rep, class Per>
 // --- Context-taking channel operations (declared in channel.hpp) ---
 
 template <class T, class D>
-send_result<T> detail::send_api<T, D>::send(const context& ctx, T v) {
+send_result<T> detail::send_api<T, D>::send(const context& ctx, T v) const {
     // A canceled context wins over a ready channel; otherwise try first: no select machinery,
     // and no copy of the done() handle (a shared count every thread of a pattern would bump),
     // when the value goes through at once.
@@ -363,7 +363,7 @@ send_result<T> detail::send_api<T, D>::send(const context& ctx, T v) {
 }
 
 template <class T, class D>
-receive_result<T> detail::receive_api<T, D>::receive(const context& ctx) {
+receive_result<T> detail::receive_api<T, D>::receive(const context& ctx) const {
     // As send(ctx, v): the context first, then one try, and done() only for a wait.
     if (ctx.err()) return {op_status::canceled, std::nullopt};
     auto r = try_receive();

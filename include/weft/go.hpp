@@ -17,6 +17,7 @@
 //   whole process (Go: a panic in a goroutine crashes the program). Catch inside f what you can
 //   handle, or send it back on a channel.
 // If the thread cannot be created, go() throws std::system_error and f is not run.
+// The thread is named "weft-go" (see docs/faq.md); f may rename it.
 #pragma once
 
 #include <cstddef>
@@ -31,6 +32,7 @@
 #include <utility>
 
 #include "detail/config.hpp"
+#include "detail/thread_name.hpp"
 
 #if defined(__has_include)
 #if __has_include(<pthread.h>) && __has_include(<unistd.h>)
@@ -59,6 +61,7 @@ struct go_task {
 
     // The goroutine body: run, and turn an escaping exception into a loud crash.
     void run() noexcept {
+        name_this_thread("weft-go");  // f may rename its own thread
         try {
             std::apply([](auto&... xs) { std::invoke(std::move(xs)...); }, call);
         } catch (const std::exception& e) {

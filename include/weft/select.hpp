@@ -251,7 +251,9 @@ std::size_t select(Cases&&... cases) {
 }
 
 // A select whose cases are added at run time. Reusable: each select()/try_select() call runs one
-// case. A send case fires at most once (its value is gone); it is disabled afterwards.
+// case. A send case that sent its value is disabled before its function runs (so also when the
+// function throws): it sends at most once. A send case that fired on a closed channel keeps its
+// value and stays enabled. An exception from a case's function propagates out of select().
 //
 // @par Thread Safety
 // One selector is used by one thread at a time.
@@ -279,7 +281,11 @@ public:
     }
 
     // A disabled case never fires (like a nil channel in Go), e.g. a closed input of a fan-in.
-    void set_enabled(std::size_t i, bool on) { cases_.at(i)->enabled = on; }
+    // A send case that has sent its value stays disabled: enabling it again does nothing.
+    void set_enabled(std::size_t i, bool on) {
+        auto& c = *cases_.at(i);
+        c.enabled = on && !c.consumed();
+    }
     bool enabled(std::size_t i) const { return cases_.at(i)->enabled; }
     std::size_t size() const noexcept { return cases_.size(); }
 
@@ -306,7 +312,8 @@ private:
     struct dyn_base {
         virtual ~dyn_base() = default;
         virtual detail::select_case* as_case() noexcept = 0;
-        virtual bool fire() = 0;  // returns whether the case stays enabled
+        virtual bool consumed() const noexcept = 0;  // a send case whose value has gone
+        virtual void fire() = 0;
         bool enabled = true;
     };
     template <class C>
@@ -316,10 +323,8 @@ private:
             enabled = c.enabled();
         }
         detail::select_case* as_case() noexcept override { return &c; }
-        bool fire() override {
-            c.fire();
-            return !c.consumed();
-        }
+        bool consumed() const noexcept override { return c.consumed(); }
+        void fire() override { c.fire(); }
         C c;
     };
 
@@ -336,7 +341,11 @@ private:
         }
         std::size_t i =
             detail::run_select(table_.data(), order_.data(), cases_.size(), nonblocking, deadline);
-        if (i != detail::select_none && !cases_[i]->fire()) cases_[i]->enabled = false;
+        if (i == detail::select_none) return i;
+        // Disabled before its function runs: a function that throws must not leave a send case
+        // armed with the moved-from value (it fires once, as documented).
+        if (cases_[i]->consumed()) cases_[i]->enabled = false;
+        cases_[i]->fire();
         return i;
     }
 

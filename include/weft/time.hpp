@@ -40,19 +40,12 @@
 
 #include "channel.hpp"
 #include "detail/config.hpp"
+#include "detail/deadline.hpp"
 #include "detail/timer_service.hpp"
 
 WEFT_BEGIN_NAMESPACE
 
 namespace detail {
-
-// now + d, saturating at time_point::max() instead of overflowing.
-inline std::chrono::steady_clock::time_point saturating_add(
-    std::chrono::steady_clock::time_point t, std::chrono::steady_clock::duration d) noexcept {
-    using tp = std::chrono::steady_clock::time_point;
-    if (d > tp::max() - t) return tp::max();
-    return t + d;
-}
 
 // What timer and ticker share with their service callbacks: the channel, and the generation
 // check that keeps Go 1.23's promise (see the top of this file).
@@ -77,16 +70,8 @@ struct schedule_state {
     }
 };
 
-}  // namespace detail
-
-// Go's time.After: a receiver that delivers the deadline once, at or after now + d, and then
-// never again (the channel is not closed, exactly like Go's). d <= 0 delivers immediately.
-// The entry cannot be canceled; it lives in the service until it fires. For a deadline that
-// may be abandoned early, prefer `timer` (its destructor stops it) so a loop of selects with a
-// long timeout does not pile up entries.
-[[nodiscard]] inline receiver<std::chrono::steady_clock::time_point> after(
-    std::chrono::steady_clock::duration d) {
-    using clock = std::chrono::steady_clock;
+// after(d) once d is in steady_clock's unit (saturated, see deadline.hpp).
+inline receiver<clock::time_point> after_steady(clock::duration d) {
     channel<clock::time_point> ch(1);
     const auto now = clock::now();
     if (d <= clock::duration::zero()) {
@@ -100,8 +85,29 @@ struct schedule_state {
     return ch;
 }
 
+}  // namespace detail
+
+// Go's time.After: a receiver that delivers the deadline once, at or after now + d, and then
+// never again (the channel is not closed, exactly like Go's). d <= 0 delivers immediately.
+// Any duration type: one beyond steady_clock's range (hours::max()) saturates, so it never
+// fires, instead of overflowing into the past.
+// The entry cannot be canceled; it lives in the service until it fires. For a deadline that
+// may be abandoned early, prefer `timer` (its destructor stops it) so a loop of selects with a
+// long timeout does not pile up entries.
+template <class Rep, class Per>
+[[nodiscard]] receiver<std::chrono::steady_clock::time_point> after(
+    const std::chrono::duration<Rep, Per>& d) {
+    return detail::after_steady(detail::saturating_duration(d));
+}
+
 // Go's time.Timer with Go 1.23 semantics: one delivery per arming on a capacity-1 channel;
 // after stop() or reset() returns, no value from the previous arming is ever received.
+// Durations of any type saturate as after()'s do.
+//
+// @par Not a handle
+// Unlike a channel, a timer is the one owner of its schedule (Go's *Timer), so stop() and
+// reset() are not const: they change what this object owns, as std::unique_ptr::reset does.
+// The handle to share is chan(), a receiver whose operations are const.
 //
 // @par Copy and move
 // Not copyable (two owners of one schedule would race to stop it). Movable: the target takes
@@ -123,9 +129,10 @@ public:
     using time_point = clock::time_point;
 
     // Armed: delivers once, at or after now + d (d <= 0: before the constructor returns).
-    explicit timer(duration d) : state_(std::make_shared<state>()) {
+    template <class Rep, class Per>
+    explicit timer(const std::chrono::duration<Rep, Per>& d) : state_(std::make_shared<state>()) {
         std::lock_guard lock(state_->mutex);
-        arm_locked(state_, d);
+        arm_locked(state_, detail::saturating_duration(d));
     }
 
     timer(const timer&) = delete;
@@ -156,11 +163,12 @@ public:
 
     // Stops the timer (as stop()) and arms it again for now + d; returns what stop() would.
     // No value of the previous arming is received after reset() returns.
-    bool reset(duration d) {
+    template <class Rep, class Per>
+    bool reset(const std::chrono::duration<Rep, Per>& d) {
         if (!state_) throw std::logic_error("weft::timer: reset on a moved-from timer");
         std::lock_guard lock(state_->mutex);
         const bool pending = state_->disarm_locked();
-        arm_locked(state_, d);
+        arm_locked(state_, detail::saturating_duration(d));
         return pending;
     }
 
@@ -205,6 +213,9 @@ private:
 // The destructor stops the ticker. After stop() or reset() returns no tick of the old schedule
 // is received (Go 1.23). stop() does not close the channel (as in Go).
 //
+// @par Not a handle
+// As `timer`: the one owner of its schedule; chan() is the handle to share.
+//
 // @par Thread safety
 // As for `timer`.
 class ticker {
@@ -214,10 +225,13 @@ public:
     using time_point = clock::time_point;
 
     // First tick at now + period. Throws std::invalid_argument if period <= 0 (Go panics).
-    explicit ticker(duration period) : state_(std::make_shared<state>()) {
-        check(period);
+    // Any duration type; one beyond steady_clock's range saturates (the ticker never ticks).
+    template <class Rep, class Per>
+    explicit ticker(const std::chrono::duration<Rep, Per>& period)
+        : state_(std::make_shared<state>()) {
+        const duration p = checked(period);
         std::lock_guard lock(state_->mutex);
-        arm_locked(state_, period);
+        arm_locked(state_, p);
     }
 
     ticker(const ticker&) = delete;
@@ -246,12 +260,13 @@ public:
 
     // Stops the ticker and restarts it with a new period: next tick at now + period. Works on
     // a stopped ticker too. Throws std::invalid_argument if period <= 0.
-    void reset(duration period) {
-        check(period);
+    template <class Rep, class Per>
+    void reset(const std::chrono::duration<Rep, Per>& period) {
+        const duration p = checked(period);
         if (!state_) throw std::logic_error("weft::ticker: reset on a moved-from ticker");
         std::lock_guard lock(state_->mutex);
         state_->disarm_locked();
-        arm_locked(state_, period);
+        arm_locked(state_, p);
     }
 
 private:
@@ -260,9 +275,13 @@ private:
         time_point next{};  // guarded by mutex; due time of next tick
     };
 
-    static void check(duration period) {
-        if (period <= duration::zero())
+    // Rounded up, so a positive period below one tick of steady_clock is one tick, not 0.
+    template <class Rep, class Per>
+    static duration checked(const std::chrono::duration<Rep, Per>& period) {
+        const duration p = detail::saturating_duration(period);
+        if (p <= duration::zero())
             throw std::invalid_argument("weft::ticker: non-positive period");
+        return p;
     }
 
     // Pre: st->mutex held.

@@ -38,12 +38,17 @@
 #include "context.hpp"
 #include "detail/config.hpp"
 #include "detail/context_tree.hpp"
+#include "detail/deadline.hpp"
 #include "go.hpp"
 
 WEFT_BEGIN_NAMESPACE
 
 // Waits for a collection of tasks to finish: add(n) before starting them, done() as each ends,
 // wait() until the counter is zero.
+//
+// @par Not a handle
+// The object is the state (Go's WaitGroup, used through a pointer): share it by reference or
+// pointer, not by copy. So its operations are not const; a lambda refers to it with [&wg].
 //
 // @par Copy and move
 // Neither copyable nor movable (tasks refer to it by address, like Go's noCopy).
@@ -141,29 +146,18 @@ public:
         return zero ? std::error_code{} : ctx.err();
     }
 
-    // As wait(), giving up after d. True iff the counter reached zero.
+    // As wait(), giving up after d (any duration; one beyond steady_clock's range waits
+    // forever, see detail/deadline.hpp). True iff the counter reached zero.
     template <class Rep, class Period>
-    [[nodiscard]] bool wait_for(std::chrono::duration<Rep, Period> d) {
-        // A century or more is "forever" (and now + d could overflow).
-        if (d >= std::chrono::hours(24 * 365 * 100)) {
-            wait();
-            return true;
-        }
-        return wait_until(std::chrono::steady_clock::now() + d);
+    [[nodiscard]] bool wait_for(const std::chrono::duration<Rep, Period>& d) {
+        return wait_steady(detail::deadline_after(d));
     }
 
-    // As wait(), giving up at deadline. True iff the counter reached zero.
+    // As wait(), giving up at deadline (any clock, measured on steady_clock). True iff the
+    // counter reached zero.
     template <class Clock, class Duration>
-    [[nodiscard]] bool wait_until(std::chrono::time_point<Clock, Duration> deadline) {
-        if (counter(state_.load(std::memory_order_acquire)) == 0) return true;  // as in wait()
-        if (!register_waiter()) return true;
-        bool zero;
-        {
-            std::unique_lock lock(mutex_);
-            zero = cv_.wait_until(lock, deadline, [this] { return is_zero(); });
-        }
-        unregister_waiter();
-        return zero;
+    [[nodiscard]] bool wait_until(const std::chrono::time_point<Clock, Duration>& deadline) {
+        return wait_steady(detail::to_steady(deadline));
     }
 
     // Go 1.25's wg.Go: add(1), then run f(args...) on a new thread (weft::go) and call done()
@@ -209,6 +203,23 @@ private:
         return (static_cast<std::uint64_t>(c + n) << 32) | waiters(s);
     }
 
+    bool wait_steady(detail::clock::time_point deadline) {
+        if (deadline == detail::clock::time_point::max()) {
+            wait();
+            return true;
+        }
+        if (counter(state_.load(std::memory_order_acquire)) == 0) return true;  // as in wait()
+        if (deadline <= detail::clock::now()) return false;  // the check above was the one try
+        if (!register_waiter()) return true;
+        bool zero;
+        {
+            std::unique_lock lock(mutex_);
+            zero = cv_.wait_until(lock, deadline, [this] { return is_zero(); });
+        }
+        unregister_waiter();
+        return zero;
+    }
+
     // Pre: mutex_ held (so a zero seen here is published by an add() that has finished).
     bool is_zero() const noexcept {
         // acquire: pairs with the release CAS that wrote 0.
@@ -234,7 +245,8 @@ private:
     void unregister_waiter() noexcept {
         // relaxed: the waiter count only steers add() to the locked path; the counter half is
         // untouched, and the mutex already ordered this thread after the waking add().
-        state_.fetch_sub(1, std::memory_order_relaxed);
+        [[maybe_unused]] const std::uint64_t old = state_.fetch_sub(1, std::memory_order_relaxed);
+        WEFT_ASSERT(waiters(old) != 0);  // registered before, so the count cannot wrap
     }
 
     std::atomic<std::uint64_t> state_{0};

@@ -13,6 +13,7 @@
 
 #include "../errors.hpp"
 #include "config.hpp"
+#include "deadline.hpp"
 #include "flavor_array.hpp"
 #include "flavor_list.hpp"
 #include "flavor_zero.hpp"
@@ -53,29 +54,6 @@ private:
     }
     variant f_;
 };
-
-// Turns any clock's time point into a steady_clock one: waits are measured on the clock that
-// does not jump.
-template <class Clock, class Dur>
-clock::time_point to_steady(const std::chrono::time_point<Clock, Dur>& tp) {
-    if constexpr (std::is_same_v<Clock, clock>) {
-        return std::chrono::time_point_cast<clock::duration>(tp);
-    } else {
-        auto left = tp - Clock::now();
-        return clock::now() + std::chrono::duration_cast<clock::duration>(left);
-    }
-}
-
-// Saturating now + d, so that send_for(v, hours::max()) waits "forever" instead of overflowing.
-template <class Rep, class Per>
-clock::time_point deadline_after(const std::chrono::duration<Rep, Per>& d) {
-    auto now = clock::now();
-    using namespace std::chrono;
-    if (d <= duration<Rep, Per>::zero()) return now;
-    auto limit = duration_cast<duration<double, Per>>(clock::time_point::max() - now);
-    if (duration<double, Per>(d) >= limit) return clock::time_point::max();
-    return now + ceil<clock::duration>(d);
-}
 
 }  // namespace detail
 WEFT_END_NAMESPACE

@@ -20,9 +20,12 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
+#include <limits>
 #include <memory>
 #include <new>
 #include <optional>
+#include <stdexcept>
 #include <utility>
 
 #include "../errors.hpp"
@@ -35,9 +38,24 @@ namespace detail {
 
 template <class T>
 class array_flavor {
+    struct slot {
+        std::atomic<std::size_t> stamp;
+        alignas(T) unsigned char storage[sizeof(T)];
+        T* value() noexcept { return std::launder(reinterpret_cast<T*>(storage)); }
+    };
+
 public:
+    // The largest ring an allocation could hold: new slot[n] needs n * sizeof(slot) <=
+    // PTRDIFF_MAX bytes. Bounding it also keeps next_pow2(cap + 1) from overflowing (it would
+    // loop forever past 2^63) and leaves the stamps at least two lap bits.
+    static constexpr std::size_t max_capacity =
+        static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max()) / sizeof(slot);
+
     explicit array_flavor(std::size_t cap)
-        : cap_(cap), mark_bit_(next_pow2(cap + 1)), one_lap_(mark_bit_ * 2), slots_(new slot[cap]) {
+        : cap_(checked(cap)),
+          mark_bit_(next_pow2(cap_ + 1)),
+          one_lap_(mark_bit_ * 2),
+          slots_(new slot[cap_]) {
         for (std::size_t i = 0; i < cap; ++i) slots_[i].stamp.store(i, std::memory_order_relaxed);
     }
     array_flavor(const array_flavor&) = delete;
@@ -46,6 +64,7 @@ public:
     ~array_flavor() {
         std::size_t head = head_.load(std::memory_order_relaxed);
         std::size_t n = size();
+        WEFT_ASSERT((head & mark_bit_) == 0 && n <= cap_);
         std::size_t index = head & (mark_bit_ - 1);
         for (std::size_t i = 0; i < n; ++i) {
             slots_[index].value()->~T();
@@ -77,6 +96,7 @@ public:
         std::size_t stamp;
         if (!start_send(s, stamp)) return op_status::full;
         if (!s) return op_status::closed;
+        WEFT_ASSERT(s->stamp.load(std::memory_order_relaxed) + 1 == stamp);  // ours to write
         ::new (s->storage) T(std::move(v));
         // release: hands the constructed value to the receiver that acquires this stamp.
         s->stamp.store(stamp, std::memory_order_release);
@@ -89,6 +109,7 @@ public:
         std::size_t stamp;
         if (!start_recv(s, stamp)) return op_status::empty;
         if (!s) return op_status::closed;
+        WEFT_ASSERT(s->stamp.load(std::memory_order_relaxed) + one_lap_ == stamp + 1);  // ours
         T* p = s->value();
         out.emplace(std::move(*p));
         p->~T();
@@ -147,11 +168,12 @@ public:
     }
 
 private:
-    struct slot {
-        std::atomic<std::size_t> stamp;
-        alignas(T) unsigned char storage[sizeof(T)];
-        T* value() noexcept { return std::launder(reinterpret_cast<T*>(storage)); }
-    };
+
+    // Throws before anything is allocated; see max_capacity.
+    static std::size_t checked(std::size_t cap) {
+        if (cap > max_capacity) throw std::length_error("weft::channel: capacity out of range");
+        return cap;
+    }
 
     static std::size_t next_pow2(std::size_t n) noexcept {
         std::size_t p = 1;
@@ -216,6 +238,7 @@ private:
         backoff b;
         std::size_t head = head_.load(std::memory_order_relaxed);
         for (;;) {
+            WEFT_ASSERT((head & mark_bit_) == 0);  // the close mark lives in tail only
             std::size_t index = head & (mark_bit_ - 1);
             std::size_t lap = head & ~(one_lap_ - 1);
             slot* sl = &slots_[index];

@@ -40,6 +40,10 @@ public:
     // Sleeps while `word` holds `expected`, or until `deadline`; may return spuriously.
     void park_while(const std::atomic<std::uintptr_t>& word, std::uintptr_t expected,
                     const clock::time_point* deadline) noexcept {
+        // Only the owner parks its parker, one wait at a time: never parked on entry (a stale
+        // unpark may have left `notified`, which this store overwrites: spurious, not lost).
+        WEFT_ASSERT(this == current());
+        WEFT_ASSERT(state_.load(std::memory_order_relaxed) != parked);
         // seq_cst store, then seq_cst load of the word: the Dekker pair with unpark().
         state_.store(parked, std::memory_order_seq_cst);
         if (word.load(std::memory_order_seq_cst) == expected) sleep(deadline);

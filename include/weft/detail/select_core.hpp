@@ -120,6 +120,7 @@ inline std::size_t run_select(select_case* const* cases, std::size_t* order, std
             }
         }
         std::uintptr_t sel = w.wait_until(deadline);
+        WEFT_ASSERT(sel != sel_waiting);
         std::size_t chosen = select_none;
         for (std::size_t k = 0; k < enlisted; ++k) {
             select_case* c = cases[order[k]];
@@ -127,6 +128,8 @@ inline std::size_t run_select(select_case* const* cases, std::size_t* order, std
             c->delist(w);
             if (c->id() == sel) chosen = order[k];
         }
+        // An id is the address of one of our cases' packets: a peer only selects what we enlisted.
+        WEFT_ASSERT(sel == sel_aborted || sel == sel_closed || chosen != select_none);
         if (chosen != select_none && fired(cases[chosen]->accept())) return chosen;
     }
 }

@@ -28,8 +28,12 @@ public:
         return !locked_.load(std::memory_order_relaxed) &&
                !locked_.exchange(true, std::memory_order_acquire);
     }
-    // release: pairs with the acquire in lock().
-    void unlock() noexcept { locked_.store(false, std::memory_order_release); }
+    // release: pairs with the acquire in lock(). Only a held lock is unlocked (relaxed: the
+    // holder wrote `true` itself).
+    void unlock() noexcept {
+        WEFT_ASSERT(locked_.load(std::memory_order_relaxed));
+        locked_.store(false, std::memory_order_release);
+    }
 
 private:
     std::atomic<bool> locked_{false};

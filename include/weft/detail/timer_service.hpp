@@ -44,6 +44,7 @@
 #include <vector>
 
 #include "config.hpp"
+#include "thread_name.hpp"
 
 WEFT_BEGIN_NAMESPACE
 namespace detail {
@@ -76,11 +77,20 @@ public:
             std::lock_guard lock(mutex_);
             if (stopping_) return 0;  // `cb` is destroyed outside the lock
             if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
-            heap_.reserve(heap_.size() + 1);  // may throw: before anything is changed
-            id = ++next_id_;
-            live_.emplace(id, std::move(cb));
-            heap_.push_back(node{deadline, id});  // cannot throw now
-            std::push_heap(heap_.begin(), heap_.end(), later);
+            // push_back grows the vector geometrically (amortized O(1); reserve(size() + 1)
+            // here once copied the whole heap per timer). Its strong guarantee leaves the heap
+            // unchanged if it throws; if the map insert then throws, the node is taken back.
+            id = next_id_ + 1;
+            heap_.push_back(node{deadline, id});
+            try {
+                live_.emplace(id, std::move(cb));
+            } catch (...) {
+                heap_.pop_back();
+                throw;
+            }
+            next_id_ = id;
+            std::push_heap(heap_.begin(), heap_.end(), later);  // O(log n), cannot throw
+            WEFT_ASSERT(live_.size() <= heap_.size());  // every live entry has its node
             // Only a new earliest deadline changes when the thread must wake up.
             wake = heap_.front().id == id;
         }
@@ -100,6 +110,7 @@ public:
             victim = std::move(it->second);
             live_.erase(it);
             compact_if_needed();
+            WEFT_ASSERT(live_.size() <= heap_.size());
         }
         return true;  // `victim` is destroyed here, outside mutex_
     }
@@ -174,6 +185,7 @@ private:
     static void invoke(std::function<void()>& cb) noexcept { cb(); }  // throw -> terminate
 
     void run() noexcept {
+        name_this_thread("weft-timer");
         std::vector<std::function<void()>> due;
         std::unique_lock lock(mutex_);
         while (!stopping_) {

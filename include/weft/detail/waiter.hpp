@@ -28,13 +28,12 @@
 #include "../errors.hpp"
 #include "backoff.hpp"
 #include "config.hpp"
+#include "deadline.hpp"
 #include "park.hpp"
 #include "spin_lock.hpp"
 
 WEFT_BEGIN_NAMESPACE
 namespace detail {
-
-using clock = std::chrono::steady_clock;
 
 // Final values of waiter::selected other than an operation id. Operation ids are addresses of
 // select cases or of packets, so they are never this small.
@@ -69,11 +68,15 @@ public:
     waiter() : wake_{&unpark_thread, parker::current()} {}
     waiter(const waiter&) = delete;
     waiter& operator=(const waiter&) = delete;
+    // An operation leaves only once its outcome is decided (a waiter nobody can select any more
+    // is one whose `selected` is final).
+    ~waiter() { WEFT_ASSERT(selected_.load(std::memory_order_relaxed) != sel_waiting); }
 
     wake_handle wake() const noexcept { return wake_; }
 
     // Claims this waiter for `sel`; false if someone else already did.
     bool try_select(std::uintptr_t sel) noexcept {
+        WEFT_ASSERT(sel != sel_waiting);  // a final value, so `selected` changes exactly once
         std::uintptr_t expected = sel_waiting;
         // seq_cst: the selector's later unpark() load must not move above this write (Dekker pair
         // with parker::park_while); acquire on failure shows us the winner's writes.
@@ -97,7 +100,9 @@ public:
             if (std::uintptr_t s = selected(); s != sel_waiting) return s;
             if (deadline && clock::now() >= *deadline) {
                 if (try_select(sel_aborted)) return sel_aborted;
-                return selected();
+                const std::uintptr_t s = selected();
+                WEFT_ASSERT(s != sel_waiting);  // our CAS failed: someone else's succeeded
+                return s;
             }
             p->park_while(selected_, sel_waiting, deadline);
         }
@@ -137,7 +142,14 @@ public:
     waiter_list(const waiter_list&) = delete;
     waiter_list& operator=(const waiter_list&) = delete;
 
+    ~waiter_list() {
+        // A blocked operation keeps its channel alive (through its handle), so nobody is still
+        // registered when the channel dies.
+        WEFT_ASSERT(head_ == nullptr && tail_ == nullptr);
+    }
+
     void push(waiter_node& n) noexcept {
+        WEFT_ASSERT(!n.linked && n.w != nullptr);  // one registration is in one list at a time
         n.prev = tail_;
         n.next = nullptr;
         n.linked = true;
@@ -215,6 +227,7 @@ public:
 
 private:
     void unlink(waiter_node& n) noexcept {
+        WEFT_ASSERT(n.linked);
         (n.prev ? n.prev->next : head_) = n.next;
         (n.next ? n.next->prev : tail_) = n.prev;
         n.prev = n.next = nullptr;
@@ -315,6 +328,7 @@ struct packet {
     std::uintptr_t id() const noexcept { return reinterpret_cast<std::uintptr_t>(this); }
     // Prepares a registration of `w` (again: a select re-arms its packets every round).
     waiter_node& arm(waiter& w) noexcept {
+        WEFT_ASSERT(!node.linked);  // the previous round's registration was taken out
         node.w = &w;
         node.oper = id();
         // relaxed: no peer can see the packet before the list push publishes it under a lock.
