@@ -6,7 +6,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <limits>
 #include <memory>
+#include <ratio>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -361,4 +364,160 @@ TEST_CASE("what a thread wrote before close() is visible to whoever sees the clo
     while (u.try_receive().status != op_status::closed) std::this_thread::yield();
     CHECK(data == 7);
     t.join();
+}
+
+TEST_CASE("every verb works on a const handle captured by a lambda that is not mutable") {
+    WEFT_WATCHDOG();
+    const weft::channel<int> ch(4);
+    const weft::sender<int> tx = ch;
+    const weft::receiver<int> rx = ch;
+    // Each lambda is const-callable: the captured copies are const inside it.
+    auto sends = [tx] {
+        CHECK(tx.send(1));
+        CHECK(tx.try_send(2));
+        CHECK(tx.send_for(3, 1s));
+        CHECK(tx.send_until(4, std::chrono::steady_clock::now() + 1s));
+        CHECK(tx.try_send(5).status == op_status::full);
+    };
+    sends();
+    auto receives = [rx] {
+        CHECK(*rx.receive() == 1);
+        CHECK(*rx.try_receive() == 2);
+        CHECK(*rx.receive_for(1s) == 3);
+        CHECK(*rx.receive_until(std::chrono::system_clock::now() + 1s) == 4);
+        CHECK(rx.try_receive().status == op_status::empty);
+    };
+    receives();
+    auto both = [ch] {
+        CHECK(ch.send(6));
+        CHECK(*ch.receive() == 6);
+        CHECK(ch.try_send(7));
+        CHECK(ch.close());
+        CHECK_FALSE(ch.close());
+        std::vector<int> seen;
+        for (int v : ch) seen.push_back(v);  // begin()/end() on a const handle
+        CHECK(seen == std::vector<int>{7});
+    };
+    both();
+    auto closed = [tx, rx] {
+        CHECK(tx.send(8).status == op_status::closed);
+        CHECK(rx.receive_for(1ms).status == op_status::closed);
+        CHECK_FALSE(tx.close());
+    };
+    closed();
+}
+
+TEST_CASE("a capacity no allocation could hold throws length_error, before allocating") {
+    constexpr std::size_t max = std::numeric_limits<std::size_t>::max();
+    constexpr std::size_t two63 = std::size_t{1} << 63;
+    // Used to hang in next_pow2 (2^63 < n) or throw std::bad_array_new_length.
+    for (std::size_t n : {max, max - 1, two63, two63 + 1, two63 - 1, static_cast<std::size_t>(-1),
+                          static_cast<std::size_t>(-2), weft::channel<int>::max_capacity() + 1}) {
+        CAPTURE(n);
+        CHECK_THROWS_WITH_AS(weft::channel<int>{n}, "weft::channel: capacity out of range",
+                             std::length_error);
+    }
+    CHECK_THROWS_AS(weft::channel<int>{static_cast<std::size_t>(-2)}, std::length_error);
+    CHECK(weft::channel<int>::max_capacity() < two63);
+    CHECK(weft::channel<std::string>::max_capacity() < weft::channel<char>::max_capacity());
+    // A large capacity that memory holds works as any other.
+    weft::channel<int> big(std::size_t{1} << 20);
+    CHECK(big.capacity() == std::size_t{1} << 20);
+    REQUIRE(big.try_send(1));
+    CHECK(*big.receive() == 1);
+}
+
+namespace {
+
+// A custom clock whose epoch and unit differ from steady_clock's.
+struct tenths_clock {
+    using duration = std::chrono::duration<long long, std::deci>;
+    using rep = duration::rep;
+    using period = duration::period;
+    using time_point = std::chrono::time_point<tenths_clock>;
+    static constexpr bool is_steady = false;
+    static time_point now() {
+        return time_point(std::chrono::duration_cast<duration>(
+            std::chrono::system_clock::now().time_since_epoch()));
+    }
+};
+
+}  // namespace
+
+TEST_CASE("timeouts and deadlines at the extremes of every clock neither overflow nor misfire") {
+    WEFT_WATCHDOG();
+    using namespace std::chrono;
+    using secs_tp = time_point<system_clock, seconds>;
+    weft::channel<int> ch(1);
+    // Past deadlines and non-positive timeouts: one try, then timeout (at once).
+    CHECK(ch.receive_until(system_clock::time_point::min()).status == op_status::timeout);
+    CHECK(ch.receive_until(steady_clock::time_point::min()).status == op_status::timeout);
+    CHECK(ch.receive_until(secs_tp::min()).status == op_status::timeout);
+    CHECK(ch.receive_until(tenths_clock::time_point::min()).status == op_status::timeout);
+    CHECK(ch.receive_for(hours::min()).status == op_status::timeout);
+    CHECK(ch.receive_for(-1ns).status == op_status::timeout);
+    CHECK(ch.receive_for(duration<double>(-1e300)).status == op_status::timeout);
+    // Past deadlines on a ready channel still succeed (Go's select with a fired timer may too).
+    REQUIRE(ch.send_until(1, system_clock::time_point::min()));
+    CHECK(ch.send_for(2, hours::min()).status == op_status::timeout);
+    CHECK(*ch.receive_until(secs_tp::min()) == 1);
+
+    // Far deadlines: they must not expire at once. A value sent later proves the receive waited.
+    auto waits = [&](auto&& receive) {
+        std::thread t([&] {
+            std::this_thread::sleep_for(20ms);
+            (void)ch.send(9);
+        });
+        auto r = receive();
+        t.join();
+        CHECK(r.status == op_status::ok);
+    };
+    waits([&] { return ch.receive_until(system_clock::time_point::max()); });
+    waits([&] { return ch.receive_until(steady_clock::time_point::max()); });
+    waits([&] { return ch.receive_until(secs_tp::max()); });
+    waits([&] { return ch.receive_until(tenths_clock::time_point::max()); });
+    waits([&] { return ch.receive_for(hours::max()); });
+    waits([&] { return ch.receive_for(duration<double, std::ratio<3600>>(1e300)); });
+    waits([&] { return ch.receive_for(duration<unsigned long long, std::pico>(~0ull)); });
+    // And the send side, on a full channel.
+    REQUIRE(ch.try_send(0));
+    std::thread t([&] {
+        std::this_thread::sleep_for(20ms);
+        (void)ch.receive();
+    });
+    CHECK(ch.send_until(1, secs_tp::max()));
+    t.join();
+    CHECK(*ch.receive() == 1);
+}
+
+TEST_CASE("the saturating conversions themselves") {
+    using namespace std::chrono;
+    using weft::detail::saturating_duration;
+    using d = steady_clock::duration;
+    CHECK(saturating_duration(hours::max()) == d::max());
+    CHECK(saturating_duration(hours::min()) == d::min());
+    CHECK(saturating_duration(hours(1)) == hours(1));
+    CHECK(saturating_duration(seconds(-3)) == seconds(-3));
+    CHECK(saturating_duration(nanoseconds::max()) == d::max());
+    CHECK(saturating_duration(duration<double>(1.5e-9)) == 2ns);  // rounded up
+    CHECK(saturating_duration(duration<double>(-1.5e-9)) == -1ns);
+    CHECK(saturating_duration(duration<double>(std::numeric_limits<double>::infinity())) ==
+          d::max());
+    CHECK(saturating_duration(duration<double>(-std::numeric_limits<double>::infinity())) ==
+          d::min());
+    CHECK(saturating_duration(duration<double>(std::numeric_limits<double>::quiet_NaN())) ==
+          d::zero());
+    CHECK(saturating_duration(duration<long long, std::pico>(1)) == 1ns);
+    CHECK(saturating_duration(duration<unsigned long long>(~0ull)) == d::max());
+    const auto now = steady_clock::now();
+    CHECK(weft::detail::deadline_after(hours::max()) == steady_clock::time_point::max());
+    CHECK(weft::detail::deadline_after(hours::min()) >= now);
+    CHECK(weft::detail::to_steady(time_point<system_clock, seconds>::max()) ==
+          steady_clock::time_point::max());
+    CHECK(weft::detail::to_steady(system_clock::time_point::min()) >= now);
+    CHECK(weft::detail::to_steady(steady_clock::time_point::min()) ==
+          steady_clock::time_point::min());
+    const auto in_an_hour = weft::detail::to_steady(system_clock::now() + 1h);
+    CHECK(in_an_hour >= now + 59min);
+    CHECK(in_an_hour <= steady_clock::now() + 61min);
 }

@@ -80,7 +80,7 @@ inline receiver<clock::time_point> after_steady(clock::duration d) {
     }
     const auto deadline = detail::saturating_add(now, d);
     const auto id = detail::timer_service::instance().schedule(
-        deadline, [ch, deadline]() mutable { (void)ch.try_send(deadline); });
+        deadline, [ch, deadline] { (void)ch.try_send(deadline); });
     if (id == 0) ch.close();  // process is exiting: never fires, so say "closed"
     return ch;
 }
