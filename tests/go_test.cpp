@@ -212,3 +212,22 @@ TEST_CASE("go: an exception escaping f prints what() and terminates the program"
     CHECK(died(r.status));
     CHECK(r.err.find("weft::go: uncaught exception: boom in wg.go") != std::string::npos);
 }
+
+TEST_CASE("go: the thread is named weft-go until f renames it") {
+#if defined(__linux__)
+    WEFT_WATCHDOG();
+    weft::wait_group wg;
+    std::string name(16, '\0');
+    wg.go([&name] { pthread_getname_np(pthread_self(), name.data(), name.size()); });
+    wg.wait();
+    CHECK(std::string(name.c_str()) == "weft-go");
+    name.assign(16, '\0');
+    wg.add(1);
+    weft::go(weft::go_options{.stack_size = 1 << 20}, [&name, &wg] {
+        pthread_getname_np(pthread_self(), name.data(), name.size());
+        wg.done();
+    });
+    wg.wait();
+    CHECK(std::string(name.c_str()) == "weft-go");
+#endif
+}

@@ -7,6 +7,8 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -275,4 +277,64 @@ TEST_CASE("many selects compete for few values: each value is taken exactly once
         CHECK(count.load() == n);
         CHECK(sum.load() == long{n} * (n - 1) / 2);
     }
+}
+
+TEST_CASE("selector: a send case whose function throws has sent once and stays disabled") {
+    WEFT_WATCHDOG();
+    weft::channel<std::unique_ptr<int>> out(2);
+    weft::selector sel;
+    const auto idx = sel.add_send(out, std::make_unique<int>(7), [](bool) {
+        throw std::runtime_error("handler failed");
+    });
+    CHECK_THROWS_AS(sel.try_select(), std::runtime_error);
+    CHECK_FALSE(sel.enabled(idx));
+    sel.set_enabled(idx, true);  // cannot re-arm a case whose value is gone
+    CHECK_FALSE(sel.enabled(idx));
+    CHECK_FALSE(sel.try_select());  // used to send the moved-from (null) pointer
+    auto v = out.try_receive();
+    REQUIRE(v);
+    REQUIRE(*v != nullptr);
+    CHECK(**v == 7);
+    CHECK(out.try_receive().status == weft::op_status::empty);
+
+    // A send case that fires on a closed channel keeps its value and stays enabled, also when
+    // its function throws.
+    weft::channel<std::unique_ptr<int>> shut(1);
+    shut.close();
+    weft::selector sel2;
+    const auto j = sel2.add_send(shut, std::make_unique<int>(8), [](bool sent) {
+        if (!sent) throw std::runtime_error("closed");
+    });
+    CHECK_THROWS_AS(sel2.try_select(), std::runtime_error);
+    CHECK(sel2.enabled(j));
+    CHECK_THROWS_AS(sel2.try_select(), std::runtime_error);
+}
+
+TEST_CASE("select and selector take const handles, in lambdas that are not mutable") {
+    WEFT_WATCHDOG();
+    const weft::channel<int> ch(1);
+    const weft::sender<int> tx = ch;
+    const weft::receiver<int> rx = ch;
+    auto send_one = [tx] {
+        return weft::select(weft::on_send(tx, 1, [] {}), weft::otherwise([] {}));
+    };
+    auto receive_one = [rx] {
+        int got = 0;
+        weft::select(weft::on_receive(rx, [&](std::optional<int> v) { got = v.value_or(-1); }),
+                     weft::otherwise([] {}));
+        return got;
+    };
+    CHECK(send_one() == 0);
+    CHECK(send_one() == 1);  // full: otherwise
+    CHECK(receive_one() == 1);
+    CHECK(receive_one() == 0);  // empty: otherwise
+    auto with_selector = [ch, tx, rx] {
+        weft::selector sel;
+        sel.add_send(tx, 2, [] {});
+        sel.add_receive(rx, [](std::optional<int>) {});
+        sel.add_receive(ch, [](std::optional<int>) {});
+        return sel.select_for(std::chrono::seconds(10));
+    };
+    CHECK(with_selector() == std::optional<std::size_t>(0));  // only the send is ready
+    CHECK(*ch.receive() == 2);
 }

@@ -215,3 +215,34 @@ TEST_CASE("wait_group::go: add, run with arguments, done") {
     }
     CHECK(n.load() == static_cast<int>(4 * scale(50)));
 }
+
+TEST_CASE("wait_group: waits at the extremes of every clock neither overflow nor misfire") {
+    WEFT_WATCHDOG();
+    using namespace std::chrono;
+    using secs_tp = time_point<system_clock, seconds>;
+    weft::wait_group wg;
+    wg.add(1);
+    // Past deadlines and non-positive timeouts give up at once (they used to overflow for
+    // system_clock::time_point::min()).
+    CHECK_FALSE(wg.wait_until(system_clock::time_point::min()));
+    CHECK_FALSE(wg.wait_until(steady_clock::time_point::min()));
+    CHECK_FALSE(wg.wait_until(secs_tp::min()));
+    CHECK_FALSE(wg.wait_for(hours::min()));
+    CHECK_FALSE(wg.wait_for(duration<double>(-1e300)));
+    // Far deadlines wait (time_point<system_clock, seconds>::max() used to expire at once).
+    auto waits = [&](auto&& wait) {
+        std::thread t([&] {
+            std::this_thread::sleep_for(20ms);
+            wg.done();
+        });
+        CHECK(wait());
+        t.join();
+        wg.add(1);
+    };
+    waits([&] { return wg.wait_until(secs_tp::max()); });
+    waits([&] { return wg.wait_until(system_clock::time_point::max()); });
+    waits([&] { return wg.wait_until(steady_clock::time_point::max()); });
+    waits([&] { return wg.wait_for(hours::max()); });
+    waits([&] { return wg.wait_for(duration<double>(1e300)); });
+    wg.done();
+}
