@@ -44,7 +44,7 @@ void rendezvous() {
     weft::channel<std::string> requests(0);
     weft::channel<std::string> replies(0);
     weft::wait_group wg;
-    wg.go([requests, replies]() mutable {  // handles are cheap copies of one channel
+    wg.go([requests, replies]() {  // handles are cheap copies of one channel
         for (std::string& r : requests) replies.send("echo " + r);
     });
     for (const char* word : {"ping", "pong"}) {
@@ -60,7 +60,7 @@ void rendezvous() {
 void close_and_range() {
     weft::channel<int> ch(2);
     weft::wait_group wg;
-    wg.go([out = weft::sender<int>(ch)]() mutable {
+    wg.go([out = weft::sender<int>(ch)]() {
         for (int i = 1; i <= 5; ++i) out.send(i * 10);
         out.close();  // without it, the loop below would wait forever
     });

@@ -40,7 +40,7 @@ void worker_stops() {
     auto [ctx, cancel] = weft::with_cancel(weft::background());
     weft::channel<int> jobs(0);
     weft::channel<std::string> report(1);
-    weft::go([ctx = ctx, jobs, report]() mutable {
+    weft::go([ctx = ctx, jobs, report]() {
         int handled = 0;
         for (bool running = true; running;) {
             weft::select(weft::on_receive(jobs, [&] { ++handled; }),
@@ -116,8 +116,8 @@ void detached_work() {
 void cleanup_on_cancel() {
     auto [ctx, cancel] = weft::with_cancel(weft::background());
     weft::channel<std::string> log(2);
-    auto close_conn = weft::after_func(ctx, [log]() mutable { log.send("connection closed"); });
-    auto never = weft::after_func(ctx, [log]() mutable { log.send("not printed"); });
+    auto close_conn = weft::after_func(ctx, [log]() { log.send("connection closed"); });
+    auto never = weft::after_func(ctx, [log]() { log.send("not printed"); });
     std::printf("stop() before cancel prevented it: %s\n", never.stop() ? "yes" : "no");
     cancel();
     std::printf("%s\n", log.receive()->c_str());
@@ -129,7 +129,7 @@ void cleanup_on_cancel() {
 void stop_tokens() {
     weft::channel<std::string> out(1);
     {
-        std::jthread worker([out](std::stop_token st) mutable {
+        std::jthread worker([out](std::stop_token st) {
             auto ctx = weft::with_stop_token(weft::background(), st);
             ctx.done().receive();  // until the jthread is asked to stop
             out.send("jthread's stop reached the context: " + ctx.err().message());

@@ -24,7 +24,7 @@ using namespace std::chrono_literals;
 // Sends 1..n, stopping early if `done` is closed; closes its output either way.
 weft::receiver<int> generate(int n, weft::receiver<bool> done, weft::wait_group& stages) {
     weft::channel<int> out(16);
-    stages.go([out, n, done]() mutable {
+    stages.go([out, n, done]() {
         for (int i = 1; i <= n; ++i) {
             bool stop = false;
             weft::select(weft::on_send(out, i, [] {}),
@@ -42,7 +42,7 @@ weft::receiver<long> square(weft::receiver<int> in, weft::receiver<bool> done,
     weft::channel<long> out(16);
     auto workers = std::make_shared<weft::wait_group>();
     for (int& count : per_worker) {
-        workers->go([in, out, done, &count]() mutable {
+        workers->go([in, out, done, &count]() {
             for (int v : in) {
                 long sq = long{v} * v;
                 bool stop = false;
@@ -52,7 +52,7 @@ weft::receiver<long> square(weft::receiver<int> in, weft::receiver<bool> done,
             }
         });
     }
-    stages.go([workers, out]() mutable {  // Go: go func() { wg.Wait(); close(out) }()
+    stages.go([workers, out]() {  // Go: go func() { wg.Wait(); close(out) }()
         workers->wait();
         out.close();
     });
@@ -86,8 +86,8 @@ void timeouts() {
     weft::channel<int> fast(1), slow(1);
     weft::channel<bool> release(0);
     weft::wait_group calls;
-    calls.go([fast]() mutable { fast.send(42); });
-    calls.go([slow, release]() mutable {
+    calls.go([fast]() { fast.send(42); });
+    calls.go([slow, release]() {
         (void)release.receive();  // answers only once released, i.e. after the timeout
         slow.send(7);
     });

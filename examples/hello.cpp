@@ -5,7 +5,7 @@
 
 int main() {
     weft::channel<int> squares(0);  // unbuffered: each send waits for the receiver
-    weft::go([out = weft::sender<int>(squares)]() mutable {
+    weft::go([out = weft::sender<int>(squares)]() {
         for (int i = 1; i <= 5; ++i) out.send(i * i);
         out.close();  // ends the range-for below
     });

@@ -35,7 +35,7 @@ void fibonacci_demo() {
     weft::channel<long> c(0);
     weft::channel<bool> quit(0);
     weft::wait_group wg;
-    wg.go([c, quit]() mutable {
+    wg.go([c, quit]() {
         for (int i = 0; i < 10; ++i) std::printf("%ld ", *c.receive());
         quit.send(true);
     });
@@ -121,7 +121,7 @@ void fan_in() {
     weft::wait_group producers;
     for (int i = 0; i < 4; ++i) {
         weft::sender<int> out = inputs[static_cast<std::size_t>(i)];
-        producers.go([out, i]() mutable {
+        producers.go([out, i]() {
             for (int k = 1; k <= 3; ++k) out.send(100 * i + k);
             out.close();
         });

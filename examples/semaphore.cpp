@@ -125,7 +125,7 @@ void too_big() {
     auto big = weft::with_cancel(weft::background());
     weft::channel<std::string> result(1);
     weft::go(
-        [&sem, ctx = big.ctx, result]() mutable { result.send(sem.acquire(ctx, 5).message()); });
+        [&sem, ctx = big.ctx, result]() { result.send(sem.acquire(ctx, 5).message()); });
     sem.acquire(1);  // not held up by the acquire(5)
     sem.release(1);
     std::printf("acquire(1) while acquire(5) waits: ok\n");

@@ -50,8 +50,8 @@ void with_go() {
 void close_when_done() {
     weft::channel<int> results(0);
     weft::wait_group wg;
-    for (int w = 1; w <= 4; ++w) wg.go([results, w]() mutable { results.send(w * 100); });
-    weft::go([&wg, results]() mutable {
+    for (int w = 1; w <= 4; ++w) wg.go([results, w]() { results.send(w * 100); });
+    weft::go([&wg, results]() {
         wg.wait();
         results.close();
     });

@@ -62,12 +62,12 @@ void owner_goroutine() {
     weft::channel<request> requests(8);
     weft::channel<std::map<std::string, int>> final_state(1);
     weft::wait_group owner;
-    owner.go([requests, final_state]() mutable { final_state.send(inventory_owner(requests)); });
+    owner.go([requests, final_state]() { final_state.send(inventory_owner(requests)); });
 
     const std::vector<std::string> items = {"apples", "pears", "plums"};
     weft::wait_group clerks;
     for (int clerk = 0; clerk < 4; ++clerk) {
-        clerks.go([&items, requests, clerk]() mutable {
+        clerks.go([&items, requests, clerk]() {
             int sign = clerk == 3 ? -1 : 1;  // three clerks restock, one sells
             for (int round = 0; round < 50; ++round)
                 for (std::size_t k = 0; k < items.size(); ++k)

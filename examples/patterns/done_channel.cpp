@@ -37,7 +37,7 @@ void done_channel() {
     std::atomic<int> returned{0};
     weft::wait_group wg;
     for (int w = 0; w < 3; ++w) {
-        wg.go([=, &returned]() mutable {
+        wg.go([=, &returned]() {
             for (bool running = true; running;) {
                 weft::select(
                     weft::on_receive(jobs, [&](std::optional<int> j) { results.send(*j * *j); }),
@@ -64,7 +64,7 @@ void stop_with_queued_jobs() {
     weft::channel<int> started(0);
     std::atomic<int> saw_done{0};
     for (int id = 1; id <= 2; ++id) {
-        pool.post([&pool, &saw_done, started, id]() mutable {
+        pool.post([&pool, &saw_done, started, id]() {
             started.send(id);
             (void)pool.stop_context().done().receive();  // a long job that watches done
             saw_done.fetch_add(1);

@@ -95,7 +95,7 @@ void until_closed() {
     services.go([metrics] { service("db", 24, 5, metrics); });
     services.go([metrics] { service("cache", 36, 1, metrics); });
     weft::wait_group closer;  // closes once every service is done, as Go's closer goroutine does
-    closer.go([&services, metrics]() mutable {
+    closer.go([&services, metrics]() {
         services.wait();
         metrics.close();
     });
@@ -114,7 +114,7 @@ void until_canceled() {
     weft::channel<sample> metrics(0);
     weft::channel<summary> result(1);
     weft::wait_group wg;
-    wg.go([ctx = ctx, metrics, result]() mutable { result.send(monitor(ctx, metrics, 1s)); });
+    wg.go([ctx = ctx, metrics, result]() { result.send(monitor(ctx, metrics, 1s)); });
     for (int i = 0; i < 10; ++i) metrics.send({"api", 10 + i, i != 3});
     cancel();
     auto s = *result.receive();

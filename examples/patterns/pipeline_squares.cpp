@@ -19,7 +19,7 @@
 // closes its output when its input is closed and drained, so the range-for of the next ends.
 weft::receiver<int> generate(std::vector<int> nums) {
     weft::channel<int> out(0);
-    weft::go([out, nums]() mutable {
+    weft::go([out, nums]() {
         for (int n : nums) out.send(n);
         out.close();
     });
@@ -28,7 +28,7 @@ weft::receiver<int> generate(std::vector<int> nums) {
 
 weft::receiver<int> square(weft::receiver<int> in) {
     weft::channel<int> out(0);
-    weft::go([in, out]() mutable {
+    weft::go([in, out]() {
         for (int n : in) out.send(n * n);
         out.close();
     });
@@ -37,7 +37,7 @@ weft::receiver<int> square(weft::receiver<int> in) {
 
 weft::receiver<int> filter_even(weft::receiver<int> in) {
     weft::channel<int> out(0);
-    weft::go([in, out]() mutable {
+    weft::go([in, out]() {
         for (int n : in)
             if (n % 2 == 0) out.send(n);
         out.close();

@@ -36,7 +36,7 @@ std::vector<int> primes_in(chunk c) {
 // The generator: sends the chunks of [from, to) from a thread of its own, then closes.
 weft::receiver<chunk> chunks(int from, int to, int size) {
     weft::channel<chunk> out(0);
-    weft::go([out, from, to, size]() mutable {
+    weft::go([out, from, to, size]() {
         for (int f = from; f < to; f += size) out.send(chunk{f, std::min(f + size, to)});
         out.close();
     });

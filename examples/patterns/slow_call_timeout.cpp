@@ -71,7 +71,7 @@ quote with_select(const weft::context& parent, milliseconds budget, milliseconds
     auto [ctx, cancel] = weft::with_timeout(parent, budget);
     weft::channel<quote> result(1);
     weft::wait_group wg;
-    wg.go([ctx = ctx, result, work]() mutable { result.send(fetch_quote(ctx, work)); });
+    wg.go([ctx = ctx, result, work]() { result.send(fetch_quote(ctx, work)); });
     quote q;
     weft::select(weft::on_receive(result, [&](std::optional<quote> r) { q = std::move(*r); }),
                  weft::on_receive(ctx.done(), [&, &ctx = ctx] { q.err = ctx.err(); }));
@@ -88,7 +88,7 @@ void ignores_context() {
     weft::channel<quote> result(1);
     weft::wait_group wg;
     calls_running.fetch_add(1);  // counted from its start, before its thread runs
-    wg.go([result]() mutable {
+    wg.go([result]() {
         std::this_thread::sleep_for(1s);  // cannot be interrupted
         calls_running.fetch_sub(1);
         result.send({"EUR/USD 1.0842", {}});

@@ -1,21 +1,59 @@
 // weft/detail/flavor_array.hpp - the bounded channel: a lock-free ring of stamped slots.
 //
-// Algorithm: Dmitry Vyukov's bounded MPMC queue, in the variant crossbeam-channel uses
-// (flavors/array.rs): head and tail are (lap, index) pairs; each slot carries a stamp telling
-// whether it is ready to be written (stamp == tail) or read (stamp == head + 1) in this lap.
-// Deviation from Vyukov: the close mark lives in a high bit of `tail`, as in crossbeam, so a
-// sender sees a close in the same load that finds its slot.
+// Algorithm: Dmitry Vyukov's bounded MPMC queue
+// (https://www.1024cores.net/home/lock-free-algorithms/queues/bounded-mpmc-queue), in the
+// variant crossbeam-channel uses (crossbeam-channel's src/flavors/array.rs, MIT/Apache-2.0,
+// itself after Vyukov): each slot carries a stamp saying whose turn it is, and a party claims
+// a slot with one CAS on `head` (receivers) or `tail` (senders).
+//
+// Packed fields (as in crossbeam's array.rs). With mark_bit = next_pow2(cap + 1) and
+// one_lap = 2 * mark_bit, `head`, `tail` and every stamp are one size_t:
+//
+//     tail:   | lap ..................... | mark | index |
+//     head:   | lap ..................... |  0   | index |
+//     stamp:  | lap ..................... |  0   | index |
+//              multiples of one_lap        mark_bit  [0, mark_bit)
+//
+// - index (the low bits, < mark_bit) is the slot position, in [0, cap); it may reach cap in a
+//   stamp (head + 1 of the last slot), which is why mark_bit > cap.
+// - mark (tail only) is set by close() and never cleared; head never carries it.
+// - lap counts the passes over the ring (modulo 2^64; a wrap of laps is harmless because
+//   stamps are compared only for equality with values one lap apart).
+// - Slot i starts with stamp i (lap 0). stamp == tail: free for the sender of this lap.
+//   stamp == head + 1: holds the value for the receiver of this lap. A receiver leaves
+//   head + one_lap: free for the sender of the next lap.
+// - Full: head + one_lap == tail (without mark). Empty: head == tail (without mark).
+//
+// Where weft deviates:
+// - From Vyukov: a (lap, index) pair instead of a free-running position over a power-of-two
+//   ring, so any capacity works without rounding up (crossbeam's change); the close mark in a
+//   high bit of `tail` (crossbeam's), so a sender sees a close in the same load that finds its
+//   slot; and blocking: Vyukov's queue only reports full/empty, weft parks on waiter lists.
+// - From crossbeam: the waiter lists are intrusive (nodes in the waiting frames, no allocation)
+//   under a spin lock, with a seq_cst "maybe non-empty" word for a one-load notify; version()
+//   (head + tail) serves select's snapshot check; capacity is bounded by max_capacity (an
+//   exception, not an allocation failure or an endless next_pow2).
 //
 // Invariants:
 // - A slot's value is constructed only by the sender that won the CAS on `tail` for it and
 //   destroyed (moved out) only by the receiver that won the CAS on `head` for it; the slot's
 //   stamp store (release) hands the slot over and the other side's stamp load (acquire) takes it.
+// - 0 <= size() <= cap; `head` never carries the mark bit; once `tail` carries it, it always
+//   does (close is permanent), and a receiver that finds the ring empty and the mark set
+//   reports closed.
 // - Waiting parties are in `senders_` / `receivers_` (each with its own lock). A thread that
 //   changes head or tail notifies the other side's list after the change; a thread that
 //   registers re-checks fullness/emptiness after registering. Both the CAS on head/tail and the
 //   list's flag are seq_cst, so one of the two always sees the other: no lost wake-up.
 // - Being notified only means "retry": the value stays in the ring until someone takes it, so
 //   a select that is woken and then picks another case has lost nothing.
+// - Go's hchan invariants "qcount > 0 implies recvq is empty" and "qcount < dataqsiz implies
+//   sendq is empty" do NOT hold here. Go changes the buffer and the queues under one lock and
+//   hands a value straight to a queued receiver; weft's data path takes no lock, so a value
+//   can be in the ring while receivers are still registered: between a send and the retry of
+//   the receiver it notified, when another thread took the value first, and while a woken
+//   select that chose another case has not yet unregistered. What holds instead is the pair
+//   above: no registered party sleeps through a change that would let it proceed.
 #pragma once
 
 #include <atomic>

@@ -6,6 +6,10 @@
 //   is woken while it is held.
 // - A send that finds waiting receivers selects one to retry (the value stays in the deque, so
 //   a woken select that picks another case loses nothing).
+// - Senders never wait (there is no sender list). Go's "qcount > 0 implies recvq is empty" does
+//   not hold, for the ring's reason (flavor_array.hpp): each send removes one registered
+//   receiver and wakes it to retry, but a value and other registered receivers coexist until
+//   the retries run.
 #pragma once
 
 #include <atomic>

@@ -15,6 +15,10 @@
 //   packet outlives every access to it.
 // - A select that waits on both sides of the same channel never pairs with itself
 //   (waiter_list skips `self`).
+// - Go's "at most one of sendq/recvq is non-empty, except for a select blocked on both sides"
+//   holds for the waiters that can still be claimed: a party registers only after finding no
+//   claimable peer under `lock_`. A list may also hold nodes of selects already claimed through
+//   another case and not yet unregistered; select_one skips them (Go's selectDone does too).
 // - Non-blocking operations first peek without the lock: "nobody waits on the other side" and
 //   then "not closed" (in that order, as Go's selectnbrecv: closing is permanent, so seeing it
 //   open after seeing nobody proves both held at the first peek).

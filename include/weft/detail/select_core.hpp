@@ -85,13 +85,14 @@ inline std::size_t run_select(select_case* const* cases, std::size_t* order, std
     // Go's `select { case <-c: ... default: }`: one poll, no shuffle, no snapshot needed.
     if (nonblocking && enabled == 1) return fired(cases[last]->poll()) ? last : select_none;
     for (;;) {
-        // Fisher-Yates: the poll order is a uniformly random permutation.
+        // 1. Poll. Fisher-Yates: the poll order is a uniformly random permutation.
         for (std::size_t i = 0; i < n; ++i) {
             std::size_t j = random_below(i + 1);
             if (j != i) order[i] = order[j];
             order[j] = i;
         }
-        // On the last look before giving up, the poll must see all channels at one instant, as
+        // 2. Nothing ready: give up if nonblocking or past the deadline. On that last look
+        // the poll must see all channels at one instant, as
         // Go's (which locks them all) does: otherwise c2 can be seen empty, then c2 filled and
         // c1 drained, then c1 seen empty. Versions read before and after an unsuccessful poll
         // that agree prove nothing changed in between (double collect).
@@ -107,7 +108,7 @@ inline std::size_t run_select(select_case* const* cases, std::size_t* order, std
             return select_none;
         }
 
-        // Register in the random poll order too: a peer scans a channel's waiters first to
+        // 3. Register in the random poll order too: a peer scans a channel's waiters first to
         // last, so registering in argument order would always pair the first of several cases
         // on one channel.
         waiter w;
@@ -119,8 +120,10 @@ inline std::size_t run_select(select_case* const* cases, std::size_t* order, std
                 break;
             }
         }
+        // 4. Wait: spin, yield, then park.
         std::uintptr_t sel = w.wait_until(deadline);
         WEFT_ASSERT(sel != sel_waiting);
+        // 5. Unregister from every case enlisted; the id says which one was selected.
         std::size_t chosen = select_none;
         for (std::size_t k = 0; k < enlisted; ++k) {
             select_case* c = cases[order[k]];
@@ -130,6 +133,7 @@ inline std::size_t run_select(select_case* const* cases, std::size_t* order, std
         }
         // An id is the address of one of our cases' packets: a peer only selects what we enlisted.
         WEFT_ASSERT(sel == sel_aborted || sel == sel_closed || chosen != select_none);
+        // 6. Aborted or closed: back to 1. Selected: accept(); a failed retry also goes back.
         if (chosen != select_none && fired(cases[chosen]->accept())) return chosen;
     }
 }
