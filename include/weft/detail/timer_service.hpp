@@ -1,6 +1,9 @@
 // weft/detail/timer_service.hpp - one shared thread that runs callbacks at deadlines.
 //
-// Every weft timer (after, timer, ticker) is an entry here; there is never a thread per timer.
+// Every weft timer (after, timer, ticker, a context's deadline) is an entry here; there is never
+// a thread per timer. The one thread is named "weft-timer" (docs/faq.md lists weft's threads).
+// schedule() is O(log n) amortized in the number of entries, cancel() O(1) amortized (the heap
+// is compacted once its tombstones outnumber the live entries).
 //
 // Invariants:
 // - All mutable state (heap_, live_, next_id_, thread_, stopping_) is guarded by mutex_. There
