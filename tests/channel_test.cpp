@@ -1,6 +1,8 @@
 // Tests for weft/channel.hpp: every flavor (rendezvous, bounded, unbounded), every verb, close
 // while blocked, timeouts, move-only values, values handed back on failure.
 #include <weft/channel.hpp>
+#include <weft/context.hpp>
+#include <weft/select.hpp>
 
 #include <doctest/doctest.h>
 
@@ -8,6 +10,7 @@
 #include <chrono>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <ratio>
 #include <stdexcept>
 #include <string>
@@ -520,4 +523,56 @@ TEST_CASE("the saturating conversions themselves") {
     const auto in_an_hour = weft::detail::to_steady(system_clock::now() + 1h);
     CHECK(in_an_hour >= now + 59min);
     CHECK(in_an_hour <= steady_clock::now() + 61min);
+}
+
+TEST_CASE("the context verbs, sleep and with_deadline: const handles and extreme deadlines") {
+    WEFT_WATCHDOG();
+    using namespace std::chrono;
+    using secs_tp = time_point<system_clock, seconds>;
+    const weft::channel<int> ch(1);
+    auto verbs = [ch](const weft::context& ctx) {
+        CHECK(ch.send(ctx, 1));
+        CHECK(*ch.receive(ctx) == 1);
+    };
+    verbs(weft::background());
+    // A deadline at the far end of a seconds-based system_clock used to be "exceeded" at once.
+    auto far = weft::with_deadline(weft::background(), secs_tp::max());
+    CHECK(!far.ctx.err());
+    verbs(far.ctx);
+    auto forever = weft::with_timeout(weft::background(), hours::max());
+    CHECK(!forever.ctx.err());
+    // And the past, of any clock: exceeded at once, without overflow.
+    CHECK(weft::with_deadline(weft::background(), system_clock::time_point::min()).ctx.err() ==
+          weft::context_errc::deadline_exceeded);
+    CHECK(weft::with_deadline(weft::background(), secs_tp::min()).ctx.err() ==
+          weft::context_errc::deadline_exceeded);
+    CHECK(weft::with_timeout(weft::background(), hours::min()).ctx.err() ==
+          weft::context_errc::deadline_exceeded);
+    CHECK(!weft::sleep(weft::background(), hours::min()));
+    CHECK(!weft::sleep(weft::background(), duration<double>(-1e300)));
+    far.cancel();
+    forever.cancel();
+    CHECK(weft::sleep(far.ctx, hours::max()) == weft::context_errc::canceled);
+}
+
+TEST_CASE("selector deadlines at the extremes") {
+    WEFT_WATCHDOG();
+    using namespace std::chrono;
+    weft::channel<int> ch(1);
+    weft::selector sel;
+    sel.add_receive(ch, [](std::optional<int>) {});
+    CHECK_FALSE(sel.select_until(system_clock::time_point::min()));
+    CHECK_FALSE(sel.select_for(hours::min()));
+    std::thread t([&] {
+        std::this_thread::sleep_for(20ms);
+        (void)ch.send(1);
+    });
+    CHECK(sel.select_until(time_point<system_clock, seconds>::max()) == 0u);
+    t.join();
+    std::thread t2([&] {
+        std::this_thread::sleep_for(20ms);
+        (void)ch.send(2);
+    });
+    CHECK(sel.select_for(hours::max()) == 0u);
+    t2.join();
 }

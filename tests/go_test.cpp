@@ -1,5 +1,6 @@
 // Tests of weft/go.hpp: argument passing, stack size, and "a panic kills the program".
 #include <weft/go.hpp>
+#include <weft/detail/spin_lock.hpp>
 #include <weft/wait_group.hpp>
 
 #include <doctest/doctest.h>
@@ -112,6 +113,10 @@ TEST_CASE("go: panic child helper") {
         weft::wait_group wg;
         wg.go([] { throw std::runtime_error("boom in wg.go"); });
         wg.wait();  // never returns: the panic terminates the process first
+    }
+    if (m == "assert") {
+        weft::detail::spin_lock lock;
+        lock.unlock();  // never locked: breaks spin_lock's invariant, WEFT_ASSERT aborts
     }
     std::this_thread::sleep_for(std::chrono::seconds(30));  // the panic ends us long before
     std::_Exit(0);                                          // reached only if it did not
@@ -229,5 +234,16 @@ TEST_CASE("go: the thread is named weft-go until f renames it") {
     });
     wg.wait();
     CHECK(std::string(name.c_str()) == "weft-go");
+#endif
+}
+
+TEST_CASE("WEFT_ASSERT prints file:line and the expression, then aborts (debug builds)") {
+#if WEFT_ASSERTS_ENABLED
+    WEFT_WATCHDOG();
+    auto r = run_panic_child("assert");
+    CHECK(WIFSIGNALED(r.status));
+    CHECK(r.err.find("spin_lock.hpp:") != std::string::npos);
+    CHECK(r.err.find("weft assertion failed: locked_.load(std::memory_order_relaxed)") !=
+          std::string::npos);
 #endif
 }
