@@ -438,7 +438,7 @@ struct tenths_clock {
     using rep = duration::rep;
     using period = duration::period;
     using time_point = std::chrono::time_point<tenths_clock>;
-    static constexpr bool is_steady = false;
+    [[maybe_unused]] static constexpr bool is_steady = false;  // a Clock has one; unused here
     static time_point now() {
         return time_point(std::chrono::duration_cast<duration>(
             std::chrono::system_clock::now().time_since_epoch()));
