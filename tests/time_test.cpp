@@ -485,7 +485,7 @@ TEST_CASE("after, timer and ticker take any duration and saturate at the extreme
     CHECK(weft::after(duration<double>(-1e300)).try_receive().status == op_status::ok);
     weft::timer neg(-1ns);
     CHECK(neg.chan().try_receive().status == op_status::ok);
-    CHECK_THROWS_AS(weft::ticker(hours::min()), std::invalid_argument);
+    CHECK_THROWS_AS(weft::ticker{hours::min()}, std::invalid_argument);
     CHECK_THROWS_AS(tk.reset(duration<double>(0.0)), std::invalid_argument);
     // A sub-nanosecond positive period is one nanosecond, not zero.
     tk.reset(duration<double, std::pico>(0.5));
