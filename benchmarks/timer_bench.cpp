@@ -42,11 +42,10 @@ void create_and_stop(benchmark::State& st, bool time_creation) {
         for (auto& t : timers) benchmark::DoNotOptimize(t.stop());
         const auto t2 = steady_clock::now();
         timers.clear();  // stopped already: destruction cancels nothing
-        st.SetIterationTime(std::chrono::duration<double>(time_creation ? t1 - t0 : t2 - t1)
-                                .count());
+        st.SetIterationTime(
+            std::chrono::duration<double>(time_creation ? t1 - t0 : t2 - t1).count());
     }
-    st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations()) *
-                         static_cast<std::int64_t>(n));
+    st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations()) * static_cast<std::int64_t>(n));
     if (weft::detail::timer_service::instance().pending() != 0) st.SkipWithError("timers left");
 }
 
@@ -62,8 +61,17 @@ void AfterFire(benchmark::State& st) {
 
 }  // namespace
 
-BENCHMARK(Pending)->Name("Timer/Pending")->Arg(1000)->Arg(10000)->Arg(100000)->UseManualTime()
+BENCHMARK(Pending)
+    ->Name("Timer/Pending")
+    ->Arg(1000)
+    ->Arg(10000)
+    ->Arg(100000)
+    ->UseManualTime()
     ->Unit(benchmark::kMillisecond);
-BENCHMARK(StopPending)->Name("Timer/StopPending")->Arg(1000)->Arg(100000)->UseManualTime()
+BENCHMARK(StopPending)
+    ->Name("Timer/StopPending")
+    ->Arg(1000)
+    ->Arg(100000)
+    ->UseManualTime()
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(AfterFire)->Name("Timer/AfterFire")->Unit(benchmark::kMicrosecond);

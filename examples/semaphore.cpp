@@ -124,8 +124,7 @@ void too_big() {
     weft::semaphore sem(4);
     auto big = weft::with_cancel(weft::background());
     weft::channel<std::string> result(1);
-    weft::go(
-        [&sem, ctx = big.ctx, result]() { result.send(sem.acquire(ctx, 5).message()); });
+    weft::go([&sem, ctx = big.ctx, result]() { result.send(sem.acquire(ctx, 5).message()); });
     sem.acquire(1);  // not held up by the acquire(5)
     sem.release(1);
     std::printf("acquire(1) while acquire(5) waits: ok\n");

@@ -1,6 +1,6 @@
 // Tests of weft/go.hpp: argument passing, stack size, and "a panic kills the program".
-#include <weft/go.hpp>
 #include <weft/detail/spin_lock.hpp>
+#include <weft/go.hpp>
 #include <weft/wait_group.hpp>
 
 #include <doctest/doctest.h>

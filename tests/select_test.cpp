@@ -283,9 +283,8 @@ TEST_CASE("selector: a send case whose function throws has sent once and stays d
     WEFT_WATCHDOG();
     weft::channel<std::unique_ptr<int>> out(2);
     weft::selector sel;
-    const auto idx = sel.add_send(out, std::make_unique<int>(7), [](bool) {
-        throw std::runtime_error("handler failed");
-    });
+    const auto idx = sel.add_send(out, std::make_unique<int>(7),
+                                  [](bool) { throw std::runtime_error("handler failed"); });
     CHECK_THROWS_AS(sel.try_select(), std::runtime_error);
     CHECK_FALSE(sel.enabled(idx));
     sel.set_enabled(idx, true);  // cannot re-arm a case whose value is gone

@@ -138,7 +138,8 @@ public:
         return run(v, &deadline, true);
     }
     template <class Clock, class Dur>
-    [[nodiscard]] send_result<T> send_until(T v, const std::chrono::time_point<Clock, Dur>& tp) const {
+    [[nodiscard]] send_result<T> send_until(T v,
+                                            const std::chrono::time_point<Clock, Dur>& tp) const {
         auto deadline = to_steady(tp);
         return run(v, &deadline, true);
     }
@@ -196,7 +197,8 @@ public:
         return result(&deadline, true);
     }
     template <class Clock, class Dur>
-    [[nodiscard]] receive_result<T> receive_until(const std::chrono::time_point<Clock, Dur>& tp) const {
+    [[nodiscard]] receive_result<T> receive_until(
+        const std::chrono::time_point<Clock, Dur>& tp) const {
         auto deadline = to_steady(tp);
         return result(&deadline, true);
     }

@@ -279,8 +279,7 @@ private:
     template <class Rep, class Per>
     static duration checked(const std::chrono::duration<Rep, Per>& period) {
         const duration p = detail::saturating_duration(period);
-        if (p <= duration::zero())
-            throw std::invalid_argument("weft::ticker: non-positive period");
+        if (p <= duration::zero()) throw std::invalid_argument("weft::ticker: non-positive period");
         return p;
     }
 

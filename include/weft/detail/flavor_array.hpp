@@ -206,7 +206,6 @@ public:
     }
 
 private:
-
     // Throws before anything is allocated; see max_capacity.
     static std::size_t checked(std::size_t cap) {
         if (cap > max_capacity) throw std::length_error("weft::channel: capacity out of range");

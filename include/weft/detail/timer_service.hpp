@@ -93,7 +93,7 @@ public:
             }
             next_id_ = id;
             std::push_heap(heap_.begin(), heap_.end(), later);  // O(log n), cannot throw
-            WEFT_ASSERT(live_.size() <= heap_.size());  // every live entry has its node
+            WEFT_ASSERT(live_.size() <= heap_.size());          // every live entry has its node
             // Only a new earliest deadline changes when the thread must wake up.
             wake = heap_.front().id == id;
         }
