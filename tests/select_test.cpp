@@ -285,7 +285,7 @@ TEST_CASE("selector: a send case whose function throws has sent once and stays d
     weft::selector sel;
     const auto idx = sel.add_send(out, std::make_unique<int>(7),
                                   [](bool) { throw std::runtime_error("handler failed"); });
-    CHECK_THROWS_AS(sel.try_select(), std::runtime_error);
+    CHECK_THROWS_AS((void)sel.try_select(), std::runtime_error);
     CHECK_FALSE(sel.enabled(idx));
     sel.set_enabled(idx, true);  // cannot re-arm a case whose value is gone
     CHECK_FALSE(sel.enabled(idx));
@@ -304,9 +304,9 @@ TEST_CASE("selector: a send case whose function throws has sent once and stays d
     const auto j = sel2.add_send(shut, std::make_unique<int>(8), [](bool sent) {
         if (!sent) throw std::runtime_error("closed");
     });
-    CHECK_THROWS_AS(sel2.try_select(), std::runtime_error);
+    CHECK_THROWS_AS((void)sel2.try_select(), std::runtime_error);
     CHECK(sel2.enabled(j));
-    CHECK_THROWS_AS(sel2.try_select(), std::runtime_error);
+    CHECK_THROWS_AS((void)sel2.try_select(), std::runtime_error);
 }
 
 TEST_CASE("select and selector take const handles, in lambdas that are not mutable") {
