@@ -1,4 +1,6 @@
 // Tests of weft/go.hpp: argument passing, stack size, and "a panic kills the program".
+#include <weft/channel.hpp>
+#include <weft/context.hpp>
 #include <weft/detail/spin_lock.hpp>
 #include <weft/go.hpp>
 #include <weft/wait_group.hpp>
@@ -6,6 +8,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -234,6 +237,23 @@ TEST_CASE("go: the thread is named weft-go until f renames it") {
     });
     wg.wait();
     CHECK(std::string(name.c_str()) == "weft-go");
+#endif
+}
+
+TEST_CASE("after_func: the callback's thread is named weft-after") {
+#if defined(__linux__)
+    WEFT_WATCHDOG();
+    auto [ctx, cancel] = weft::with_cancel(weft::background());
+    weft::channel<std::string> got(1);
+    [[maybe_unused]] auto stop = weft::after_func(ctx, [got] {
+        std::string name(16, '\0');
+        pthread_getname_np(pthread_self(), name.data(), name.size());
+        (void)got.try_send(std::string(name.c_str()));
+    });
+    cancel();
+    auto name = got.receive_for(std::chrono::seconds(30));
+    REQUIRE(name);
+    CHECK(*name == "weft-after");
 #endif
 }
 

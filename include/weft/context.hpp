@@ -36,6 +36,7 @@
 #include "channel.hpp"
 #include "detail/config.hpp"
 #include "detail/context_tree.hpp"
+#include "detail/deadline.hpp"
 #include "detail/timer_service.hpp"
 #include "errors.hpp"
 #include "select.hpp"

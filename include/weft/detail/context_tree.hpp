@@ -44,6 +44,7 @@
 #include "config.hpp"
 #include "park.hpp"
 #include "spin_lock.hpp"
+#include "thread_name.hpp"
 #include "timer_service.hpp"
 
 WEFT_BEGIN_NAMESPACE
@@ -522,7 +523,10 @@ private:
     // never.
     static void launch(std::shared_ptr<after_func_record> a) noexcept {
         try {
-            ::weft::go([a] { a->run(); });
+            ::weft::go([a] {
+                name_this_thread("weft-after");  // not "weft-go": its owner is after_func
+                a->run();
+            });
         } catch (...) { a->run(); }
     }
 
