@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "../detail/config.hpp"
+#include "../errors.hpp"
 
 WEFT_BEGIN_NAMESPACE
 
@@ -57,11 +58,7 @@ struct [[nodiscard]] pipeline_result {
     // "" when ok; "stage 2 (parse) failed: <what>"; "canceled: <what>".
     std::string message() const {
         if (!error) return {};
-        std::string what = "unknown exception";
-        try {
-            std::rethrow_exception(error);
-        } catch (const std::exception& e) { what = e.what(); } catch (...) {
-        }
+        const std::string what = error_message(error);
         if (!failed_stage) return "canceled: " + what;
         return "stage " + std::to_string(*failed_stage) + " (" + stages.at(*failed_stage).name +
                ") failed: " + what;
