@@ -92,7 +92,8 @@ public:
                 // NORMAL is crash-safe only under WAL; otherwise FULL stays.
                 if (mode == "wal") run("PRAGMA synchronous=NORMAL");
                 run("PRAGMA cache_size=-65536");  // 64 MiB, within the importer's 256 MB budget
-                run("PRAGMA temp_store=MEMORY");
+                // temp_store stays the default (files): building an index after the load sorts
+                // the whole column, and an in-memory temp store would hold all of it.
             }
         } catch (...) {
             sqlite3_close_v2(db_);
