@@ -169,11 +169,12 @@ TEST_CASE("merge: options, an empty input list, and nil inputs") {
     }
     SUBCASE("a nil input is rejected") {
         weft::channel<int> ok(1), nil;
-        CHECK_THROWS_AS(weft::merge(ok, nil), std::invalid_argument);
-        CHECK_THROWS_AS(weft::fan_out(nil, 2, [](int x) { return x; }), std::invalid_argument);
-        CHECK_THROWS_AS(weft::tee(nil, 2), std::invalid_argument);
-        CHECK_THROWS_AS(weft::fan_out(ok, 0, [](int x) { return x; }), std::invalid_argument);
-        CHECK_THROWS_AS(weft::tee(ok, 0), std::invalid_argument);
+        CHECK_THROWS_AS((void)weft::merge(ok, nil), std::invalid_argument);
+        CHECK_THROWS_AS((void)weft::fan_out(nil, 2, [](int x) { return x; }),
+                        std::invalid_argument);
+        CHECK_THROWS_AS((void)weft::tee(nil, 2), std::invalid_argument);
+        CHECK_THROWS_AS((void)weft::fan_out(ok, 0, [](int x) { return x; }), std::invalid_argument);
+        CHECK_THROWS_AS((void)weft::tee(ok, 0), std::invalid_argument);
     }
 }
 
