@@ -64,7 +64,6 @@
 #pragma once
 
 #include <chrono>
-#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <mutex>
@@ -336,7 +335,8 @@ private:
     friend class rate_permit;
 
     static double checked_limit(double limit) {
-        if (std::isnan(limit)) throw std::invalid_argument("weft::rate_limiter: NaN limit");
+        // limit != limit: NaN, without <cmath> (compile cost, docs/performance.md).
+        if (limit != limit) throw std::invalid_argument("weft::rate_limiter: NaN limit");
         return limit >= std::numeric_limits<double>::max() ? inf : limit;
     }
     static int checked_burst(int burst) {

@@ -15,7 +15,6 @@
 #pragma once
 
 #include <chrono>
-#include <cmath>
 #include <limits>
 #include <ratio>
 #include <type_traits>
@@ -49,12 +48,17 @@ constexpr clock::duration saturating_duration(const std::chrono::duration<Rep, P
         const long double x = static_cast<long double>(d.count()) *
                               static_cast<long double>(ratio::num) /
                               static_cast<long double>(ratio::den);
-        if (std::isnan(x)) return out::zero();
+        // x != x and the ceil below stand in for std::isnan and std::ceil: <cmath> would be
+        // the costliest header a channel includes after <chrono> (docs/performance.md).
+        if (x != x) return out::zero();  // NaN
         // max() as a long double is 2^63 - 1 or, rounded, 2^63: the ceil of anything below fits.
         constexpr long double limit = static_cast<long double>(std::numeric_limits<rep>::max());
         if (x >= limit) return out::max();
         if (x <= -limit) return out::min();
-        return out(static_cast<rep>(std::ceil(x)));
+        // The conversion truncates towards zero, which is the ceil for x <= 0; above zero, a
+        // fraction cut off rounds up.
+        const rep t = static_cast<rep>(x);
+        return out(static_cast<long double>(t) < x ? t + 1 : t);
     }
 }
 
