@@ -17,7 +17,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
-#include <vector>
 
 #include "config.hpp"
 
@@ -108,10 +107,11 @@ private:
     std::condition_variable cv_;
 #endif
 
+    // The parkers of exited threads, chained through next_free_ (a stack, newest on top):
+    // giving one back never allocates, as it must not in a thread's exit.
     struct pool {
         std::mutex mutex;
-        std::vector<parker*> free;  // capacity >= every parker made: see owner
-        std::size_t made = 0;
+        parker* free = nullptr;
     };
     static pool& the_pool() {  // may throw on first use, like current()
         // Leaked on purpose: threads may exit after static destructors have run.
@@ -123,26 +123,24 @@ private:
         owner() {
             pool& pl = the_pool();
             std::lock_guard lock(pl.mutex);
-            if (pl.free.empty()) {
-                // Room for this parker in the free list first: ~owner runs in a thread's exit,
-                // where a push_back that allocated could only terminate.
-                if (pl.free.capacity() < pl.made + 1) pl.free.reserve(2 * pl.made + 8);
+            if (!pl.free) {
                 p = new parker;
-                ++pl.made;
             } else {
-                p = pl.free.back();
-                pl.free.pop_back();
+                p = pl.free;
+                pl.free = p->next_free_;
             }
         }
         ~owner() {
             pool& pl = the_pool();  // made by our constructor: cannot throw now
             std::lock_guard lock(pl.mutex);
-            pl.free.push_back(p);  // within the capacity reserved above: never allocates
+            p->next_free_ = pl.free;
+            pl.free = p;
         }
     };
 
     static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
     std::atomic<std::uint32_t> state_{idle};
+    parker* next_free_ = nullptr;  // guarded by the pool's mutex, while in its free list
 };
 
 }  // namespace detail
