@@ -24,7 +24,6 @@
 #include <chrono>
 #include <cstddef>
 #include <exception>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <stop_token>
@@ -37,6 +36,7 @@
 #include "detail/config.hpp"
 #include "detail/context_tree.hpp"
 #include "detail/deadline.hpp"
+#include "detail/invoke.hpp"
 #include "detail/timer_service.hpp"
 #include "errors.hpp"
 #include "select.hpp"
@@ -392,9 +392,9 @@ template <class F, class... A>
     requires std::is_invocable_v<F&&, const context&, A&&...> || std::is_invocable_v<F&&, A&&...>
 decltype(auto) invoke_with_context(F&& f, const context& ctx, A&&... args) {
     if constexpr (std::is_invocable_v<F&&, const context&, A&&...>) {
-        return std::invoke(std::forward<F>(f), ctx, std::forward<A>(args)...);
+        return detail::invoke(std::forward<F>(f), ctx, std::forward<A>(args)...);
     } else {
-        return std::invoke(std::forward<F>(f), std::forward<A>(args)...);
+        return detail::invoke(std::forward<F>(f), std::forward<A>(args)...);
     }
 }
 

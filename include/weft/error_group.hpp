@@ -85,7 +85,6 @@
 #include <condition_variable>
 #include <cstddef>
 #include <exception>
-#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -100,6 +99,7 @@
 
 #include "context.hpp"
 #include "detail/config.hpp"
+#include "detail/invoke.hpp"
 
 WEFT_BEGIN_NAMESPACE
 
@@ -222,7 +222,7 @@ private:
         std::exception_ptr call() noexcept {
             try {
                 auto call_f = [this](A&... xs) -> decltype(auto) {
-                    return std::invoke(std::move(f), std::move(xs)...);
+                    return detail::invoke(std::move(f), std::move(xs)...);
                 };
                 if constexpr (std::is_void_v<std::invoke_result_t<F, A...>>) {
                     std::apply(call_f, args);

@@ -23,7 +23,6 @@
 #include <cstddef>
 #include <cstdio>
 #include <exception>
-#include <functional>
 #include <memory>
 #include <system_error>
 #include <thread>
@@ -32,6 +31,7 @@
 #include <utility>
 
 #include "detail/config.hpp"
+#include "detail/invoke.hpp"
 #include "detail/thread_name.hpp"
 
 #if defined(__has_include)
@@ -63,7 +63,7 @@ struct go_task {
     void run() noexcept {
         name_this_thread("weft-go");  // f may rename its own thread
         try {
-            std::apply([](auto&... xs) { std::invoke(std::move(xs)...); }, call);
+            std::apply([](auto&... xs) { detail::invoke(std::move(xs)...); }, call);
         } catch (const std::exception& e) {
             std::fprintf(stderr, "weft::go: uncaught exception: %s\n", e.what());
             std::fflush(stderr);

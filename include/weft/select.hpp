@@ -24,7 +24,6 @@
 
 #include <chrono>
 #include <cstddef>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <tuple>
@@ -34,6 +33,7 @@
 
 #include "channel.hpp"
 #include "detail/config.hpp"
+#include "detail/invoke.hpp"
 #include "detail/select_core.hpp"
 
 WEFT_BEGIN_NAMESPACE
@@ -47,24 +47,24 @@ using held_t = std::conditional_t<std::is_lvalue_reference_v<A>, A, std::remove_
 template <class T, class F>
 void invoke_receive(F& fn, std::optional<T>&& v) {
     if constexpr (std::is_invocable_v<F&, std::optional<T>&&>) {
-        std::invoke(fn, std::move(v));
+        detail::invoke(fn, std::move(v));
     } else {
         static_assert(std::is_invocable_v<F&>,
                       "on_receive: the function must take std::optional<T> (empty when the "
                       "channel is closed) or nothing");
-        std::invoke(fn);
+        detail::invoke(fn);
     }
 }
 
 template <class F>
 void invoke_send(F& fn, bool sent) {
     if constexpr (std::is_invocable_v<F&, bool>) {
-        std::invoke(fn, sent);
+        detail::invoke(fn, sent);
     } else {
         static_assert(std::is_invocable_v<F&>,
                       "on_send: the function must take a bool (false when the channel was "
                       "closed) or nothing");
-        std::invoke(fn);
+        detail::invoke(fn);
     }
 }
 
@@ -165,7 +165,7 @@ template <class F>
 class otherwise_case {
 public:
     explicit otherwise_case(F&& fn) : fn_(std::forward<F>(fn)) {}
-    void fire() { std::invoke(fn_); }
+    void fire() { detail::invoke(fn_); }
 
 private:
     held_t<F> fn_;

@@ -29,7 +29,6 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <limits>
 #include <mutex>
 #include <stdexcept>
@@ -39,6 +38,7 @@
 #include "detail/config.hpp"
 #include "detail/context_tree.hpp"
 #include "detail/deadline.hpp"
+#include "detail/invoke.hpp"
 #include "go.hpp"
 
 WEFT_BEGIN_NAMESPACE
@@ -171,7 +171,7 @@ public:
         try {
             ::weft::go(
                 [this](auto&& fn, auto&&... xs) {
-                    std::invoke(std::move(fn), std::move(xs)...);
+                    detail::invoke(std::move(fn), std::move(xs)...);
                     done();
                 },
                 std::forward<F>(f), std::forward<A>(args)...);

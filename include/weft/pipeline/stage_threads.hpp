@@ -12,7 +12,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
-#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -23,6 +22,7 @@
 #include "../channel.hpp"
 #include "../context.hpp"
 #include "../detail/config.hpp"
+#include "../detail/invoke.hpp"
 #include "../select.hpp"
 #include "../time.hpp"
 #include "emitter.hpp"
@@ -70,7 +70,7 @@ struct pull_gen {
     template <class T, class Emit>
     void produce(const runtime& rt, Emit& emit, counters& c) {
         while (!rt.stopping()) {
-            std::optional<T> v = std::invoke(f);
+            std::optional<T> v = detail::invoke(f);
             if (!v) {
                 c.ended = true;
                 return;
@@ -87,7 +87,7 @@ struct push_gen {
     template <class T, class Emit>
     void produce(const runtime& rt, Emit& emit, counters& c) {
         emitter<T> e(emit, rt.ctx);
-        std::invoke(f, e);
+        detail::invoke(f, e);
         c.ended = !rt.stopping();
     }
 };
