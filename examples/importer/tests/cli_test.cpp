@@ -670,9 +670,11 @@ TEST_CASE("hostile shapes cost memory like a plain sheet: deep XML, a header at 
     SUBCASE("rows naming one 32,767-character string, under every limit: memory stays flat") {
         // Issue 11's shape: each row copies the long string once, and 100-200 MB of such rows
         // pass through the import (it peaked at 1.47 GB for 60k rows). What is in flight is
-        // set by the engine's byte budget (16 MiB), and SQLite adds its page cache and, when
-        // it builds the name index after the load, its sorter's buffer (64 MiB each, the
-        // sorter spilling to temp files beyond that): twice the rows cost no more memory.
+        // set by the engine's byte budget (16 MiB), and SQLite adds its page cache (64 MiB)
+        // or, while it builds the name index after the load, a 16 MiB cache and a sorter's
+        // buffer as large (which spills to temp files beyond that; before, the sorter's 64 MiB
+        // came on top of the load's cache, and both imports peaked at 159 MB): twice the rows
+        // cost no more memory, and neither passes issue 11's 150 MB.
         const auto import_long_rows = [&](int n) {
             std::string many = header_xml();
             for (int r = 2; r < n + 2; ++r) {
@@ -694,7 +696,8 @@ TEST_CASE("hostile shapes cost memory like a plain sheet: deep XML, a header at 
         const long once = import_long_rows(rows);
         const long twice = import_long_rows(2 * rows);
         WEFT_CHECK_PEAK(twice < once + 24 * 1024);
-        WEFT_CHECK_PEAK(twice < 256 * 1024);  // docs/importer.md's budget for the whole process
+        WEFT_CHECK_PEAK(once < 150 * 1024);  // docs/importer.md's budget for the whole process
+        WEFT_CHECK_PEAK(twice < 150 * 1024);
     }
 }
 
