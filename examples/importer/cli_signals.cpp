@@ -6,13 +6,20 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <stdexcept>
 #include <utility>
 
 namespace weft_import::cli {
+namespace {
+
+void say(const char* msg) { (void)!write(STDERR_FILENO, msg, std::strlen(msg)); }
+
+}  // namespace
 
 signal_canceller::signal_canceller(weft::cancel_cause_func cancel,
-                                   const std::atomic<std::uint64_t>& committed, int exit_nothing,
+                                   const std::atomic<std::uint64_t>& committed,
+                                   std::shared_mutex& commit_gate, int exit_nothing,
                                    int exit_partial) {
     sigemptyset(&set_);
     sigaddset(&set_, SIGINT);
@@ -20,8 +27,8 @@ signal_canceller::signal_canceller(weft::cancel_cause_func cancel,
     sigaddset(&set_, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &set_, &old_);
     try {
-        thread_ =
-            std::thread([this, c = std::move(cancel), &committed, exit_nothing, exit_partial] {
+        thread_ = std::thread(
+            [this, c = std::move(cancel), &committed, &commit_gate, exit_nothing, exit_partial] {
                 bool canceled = false;
                 for (;;) {
                     siginfo_t info{};
@@ -31,17 +38,22 @@ signal_canceller::signal_canceller(weft::cancel_cause_func cancel,
                         continue;
                     }
                     if (canceled) {
+                        // Held until _exit: no commit is in progress, and none starts, so the
+                        // count is exactly what stays.
+                        if (!commit_gate.try_lock()) {
+                            say("\nweft-import: second signal: exiting once the commit in "
+                                "progress ends\n");
+                            commit_gate.lock();
+                        }
                         const auto n = committed.load(std::memory_order_relaxed);
                         char msg[160];
-                        const int len =
-                            n == 0 ? std::snprintf(msg, sizeof msg,
-                                                   "\nweft-import: second signal: exiting now\n")
-                                   : std::snprintf(
-                                         msg, sizeof msg,
-                                         "\nweft-import: second signal: exiting now; at least %llu "
-                                         "rows stay committed\n",
-                                         static_cast<unsigned long long>(n));
-                        (void)!write(STDERR_FILENO, msg, static_cast<std::size_t>(len));
+                        if (n == 0)
+                            say("\nweft-import: second signal: exiting now\n");
+                        else if (std::snprintf(msg, sizeof msg,
+                                               "\nweft-import: second signal: exiting now; %llu "
+                                               "rows stay committed\n",
+                                               static_cast<unsigned long long>(n)) > 0)
+                            say(msg);
                         _exit(n == 0 ? exit_nothing : exit_partial);
                     }
                     canceled = true;

@@ -10,7 +10,8 @@
 // written; 2 a usage error (nothing read); 3 the import failed after rows were committed (a
 // tutorial method that commits as it goes, or the report on stdout after the commit), and the
 // message says how many. Errors are one line on stderr. SIGINT and SIGTERM cancel the import
-// through its context, and its transaction is rolled back.
+// through its context, and its transaction is rolled back; a second one exits at once (after a
+// commit in progress, which it cannot stop), with 1 or with 3 and the exact committed count.
 #include "cli_output.hpp"
 #include "cli_progress.hpp"
 #include "cli_signals.hpp"
@@ -35,6 +36,7 @@
 #include <functional>
 #include <new>
 #include <optional>
+#include <shared_mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -122,6 +124,8 @@ int run_import_command(import_options opt, const std::string& require, const std
     opt.rejects_kept = 10;  // the summary shows ten; the sink has them all
     std::atomic<std::uint64_t> committed{0};
     opt.committed = &committed;
+    std::shared_mutex commit_gate;
+    opt.commit_gate = &commit_gate;
 
     auto root = weft::with_cancel_cause(weft::background());
     const bool show_progress = !quiet && isatty(STDERR_FILENO);
@@ -130,8 +134,12 @@ int run_import_command(import_options opt, const std::string& require, const std
     if (show_progress) on_progress = std::ref(bar);
 
     import_stats st;
+    // Until the reports are out: a signal after the commit must not kill the process with
+    // the default action (status 130, the committed rows unsaid), but end it with 3 and their
+    // count.
+    std::optional<signal_canceller> signals;
     try {
-        signal_canceller signals(root.cancel, committed, exit_rejected, exit_partial);
+        signals.emplace(root.cancel, committed, commit_gate, exit_rejected, exit_partial);
         st = run_import(root.ctx, opt, on_progress);
     } catch (const partial_import_error& e) {
         // The rejects file was complete before the first commit, and stays with the rows.
