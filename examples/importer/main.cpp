@@ -201,15 +201,19 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--sheet", opt.sheet, "the worksheet to read (default: Sheet1, else the first)");
     app.add_option("--workers", opt.workers,
-                   "validation threads / pool workers (default: cores, at least 2)")
+                   "validation threads / pool workers (default: cores, at least 2; capped at "
+                   "max(8, 4 x cores) = " +
+                       std::to_string(max_workers()) + " here)")
         ->check(CLI::Range(1u, 1024u));
     app.add_option("--batch-size", opt.batch_size,
-                   "rows per batch (default: 1000 pipeline, 100 batch)")
+                   "rows per batch, at most (default: 1000 pipeline, 100 batch; unused by "
+                   "concurrent and sequential)")
         ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
     app.add_option("--require", require,
                    "comma-separated columns that must not be empty, e.g. Email,Phone");
     app.add_option("--rejects", rejects, "write the rejected rows (row,reason) to this CSV file");
-    app.add_option("--max-part-mb", max_part_mb, "refuse a zip part that inflates beyond this size")
+    app.add_option("--max-part-mb", max_part_mb,
+                   "refuse a zip part that inflates beyond this size (and a piped input's copy)")
         ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 20))
         ->capture_default_str();
     app.add_option("--max-text-mb", max_text_mb, "refuse a sheet whose cell text exceeds this size")

@@ -261,6 +261,9 @@ TEST_CASE("usage errors exit with 2 and say what is wrong") {
     r = run_importer({"--help"});
     CHECK(r.status == 0);
     CHECK(r.out.find("--method") != std::string::npos);
+    // The cap on --workers, with this machine's value.
+    CHECK(r.out.find("capped at max(8, 4 x cores) = " +
+                     std::to_string(weft_import::max_workers())) != std::string::npos);
 }
 
 TEST_CASE("a rejected file exits with 1, names the cause, and writes nothing") {
