@@ -55,12 +55,17 @@ void let_goroutines_block(std::chrono::milliseconds d = 1ms) { std::this_thread:
 // Go 1.22 src/runtime/chan_test.go, TestChan. Go loops over capacities and runs every check for
 // each; here each check is a SUBCASE that loops over the same capacities 0..N-1 (N = 200).
 TEST_CASE("TestChan") {
-    WEFT_WATCHDOG();
+    // Go's size: 200 capacities, most of them starting threads (the FIFO check: 8 threads and
+    // 4,000 hand-offs each), ~15 s in all on a loaded 2-core machine: the watchdog waits for
+    // the capacities to stop coming, not for a deadline.
+    std::atomic<std::uint64_t> caps_done{0};
+    WEFT_WATCHDOG_PROGRESS(caps_done);
     const int n = static_cast<int>(weft_test::scale(200));
 
     SUBCASE("receive from an empty channel blocks; a non-blocking receive does not") {
         for (int cap = 0; cap < n; ++cap) {
             CAPTURE(cap);
+            caps_done.fetch_add(1, std::memory_order_relaxed);
             channel<int> c(static_cast<std::size_t>(cap));
             std::atomic<bool> recv1{false};
             std::atomic<bool> recv2{false};
@@ -89,6 +94,7 @@ TEST_CASE("TestChan") {
     SUBCASE("send to a full channel blocks; a non-blocking send does not") {
         for (int cap = 0; cap < n; ++cap) {
             CAPTURE(cap);
+            caps_done.fetch_add(1, std::memory_order_relaxed);
             channel<int> c(static_cast<std::size_t>(cap));
             for (int i = 0; i < cap; ++i) c.send(i);
             std::atomic<bool> sent{false};
@@ -110,6 +116,7 @@ TEST_CASE("TestChan") {
     SUBCASE("receive from a closed channel drains the buffer, then reports closed") {
         for (int cap = 0; cap < n; ++cap) {
             CAPTURE(cap);
+            caps_done.fetch_add(1, std::memory_order_relaxed);
             channel<int> c(static_cast<std::size_t>(cap));
             for (int i = 0; i < cap; ++i) c.send(i);
             c.close();
@@ -124,6 +131,7 @@ TEST_CASE("TestChan") {
     SUBCASE("close unblocks a blocked receive") {
         for (int cap = 0; cap < n; ++cap) {
             CAPTURE(cap);
+            caps_done.fetch_add(1, std::memory_order_relaxed);
             channel<int> c(static_cast<std::size_t>(cap));
             channel<bool> done(0);
             goroutines g;
@@ -140,6 +148,7 @@ TEST_CASE("TestChan") {
     SUBCASE("FIFO order, and what P senders send P receivers receive") {
         for (int cap = 0; cap < n; ++cap) {
             CAPTURE(cap);
+            caps_done.fetch_add(1, std::memory_order_relaxed);
             channel<int> c(static_cast<std::size_t>(cap));
             {
                 goroutines g;
@@ -199,6 +208,7 @@ TEST_CASE("TestChan") {
     SUBCASE("len and cap") {
         for (int cap = 0; cap < n; ++cap) {
             CAPTURE(cap);
+            caps_done.fetch_add(1, std::memory_order_relaxed);
             channel<int> c(static_cast<std::size_t>(cap));
             CHECK(c.size() == 0);
             CHECK(c.capacity() == static_cast<std::size_t>(cap));
@@ -233,11 +243,14 @@ TEST_CASE("TestNonblockRecvRace") {
 // channels at one moment. From the goroutine's start, c1 or c2 is always ready (c1 holds a value
 // until c2 does), so its non-blocking select must never take the default case.
 TEST_CASE("TestNonblockSelectRace") {
-    WEFT_WATCHDOG(std::chrono::seconds(60));  // Go's size: seconds of thread churn
+    // Go's size: 100,000 threads, one after another, seconds on an idle machine and a minute
+    // on a loaded one: the watchdog waits for the iterations to stop coming.
+    std::atomic<std::uint64_t> step{0};
+    WEFT_WATCHDOG_PROGRESS(step);
     const std::size_t n = weft_test::scale(100000);
     channel<bool> done(1);
     std::size_t defaults = 0;
-    for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t i = 0; i < n; ++i, step.fetch_add(1, std::memory_order_relaxed)) {
         channel<int> c1(1);
         channel<int> c2(1);
         c1.send(1);
@@ -258,11 +271,14 @@ TEST_CASE("TestNonblockSelectRace") {
 // Go 1.22 src/runtime/chan_test.go, TestNonblockSelectRace2: the same, with close(c2) (c2 is
 // unbuffered) making c2 ready instead of a send.
 TEST_CASE("TestNonblockSelectRace2") {
-    WEFT_WATCHDOG(std::chrono::seconds(60));  // Go's size: seconds of thread churn
+    // Go's size: 100,000 threads, one after another, seconds on an idle machine and a minute
+    // on a loaded one: the watchdog waits for the iterations to stop coming.
+    std::atomic<std::uint64_t> step{0};
+    WEFT_WATCHDOG_PROGRESS(step);
     const std::size_t n = weft_test::scale(100000);
     channel<bool> done(1);
     std::size_t defaults = 0;
-    for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t i = 0; i < n; ++i, step.fetch_add(1, std::memory_order_relaxed)) {
         channel<int> c1(1);
         channel<int> c2(0);
         c1.send(1);

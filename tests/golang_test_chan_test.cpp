@@ -313,12 +313,14 @@ void operator delete(void* p, std::size_t, std::align_val_t) noexcept { counted_
 
 namespace {
 
-void select2_round(channel<int>& c, channel<int>& dummy, std::size_t n, std::atomic<int>& bad) {
+void select2_round(channel<int>& c, channel<int>& dummy, std::size_t n, std::atomic<int>& bad,
+                   std::atomic<std::uint64_t>& step) {
     std::thread sender([&] {
         for (std::size_t i = 0; i < n; ++i) c.send(1);
     });
     for (std::size_t i = 0; i < n; ++i) {
         weft::select(on_receive(c, [] {}), on_receive(dummy, [&] { ++bad; }));
+        step.fetch_add(1, std::memory_order_relaxed);
     }
     sender.join();
 }
@@ -326,16 +328,19 @@ void select2_round(channel<int>& c, channel<int>& dummy, std::size_t n, std::ato
 }  // namespace
 
 TEST_CASE("select2.go") {
-    WEFT_WATCHDOG();
+    // Go's size: 200,000 rendezvous hand-offs between two threads (the footprint check needs
+    // that many), ~14 s on a loaded 2-core machine: the watchdog waits for them to stop coming.
+    std::atomic<std::uint64_t> step{0};
+    WEFT_WATCHDOG_PROGRESS(step);
     const std::size_t n = weft_test::scale(100000);
     channel<int> c(0);
     channel<int> dummy(0);
     std::atomic<int> bad{0};
-    select2_round(c, dummy, n, bad);  // warm up
+    select2_round(c, dummy, n, bad, step);  // warm up
 #if WEFT_TEST_COUNTS_HEAP
     const long long before = g_live_bytes.load();
 #endif
-    select2_round(c, dummy, n, bad);  // the second time shouldn't grow the footprint by much
+    select2_round(c, dummy, n, bad, step);  // the second time shouldn't grow the footprint by much
 #if WEFT_TEST_COUNTS_HEAP
     const long long growth = g_live_bytes.load() - before;
     CAPTURE(growth);

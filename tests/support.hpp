@@ -2,9 +2,11 @@
 // iteration counts that shrink (never to zero) under sanitizers.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -37,16 +39,14 @@ constexpr std::size_t scale(std::size_t n) {
 class watchdog {
 public:
     explicit watchdog(const char* what, std::chrono::seconds limit = std::chrono::seconds(20))
-        : what_(what), thread_([this, limit] {
-              std::unique_lock lock(mutex_);
-              if (!cv_.wait_for(lock, limit * (WEFT_TEST_SANITIZED ? 3 : 1),
-                                [this] { return done_; })) {
-                  std::fprintf(stderr, "watchdog: '%s' did not finish in time (deadlock?)\n",
-                               what_);
-                  std::fflush(stderr);
-                  std::abort();
-              }
-          }) {}
+        : watchdog(what, nullptr, limit) {}
+    // For a loop whose length is the test's size (Go's sizes: 100,000 threads started one after
+    // another): aborts only when `progress`, which the loop advances, has not moved for
+    // `limit`. A loaded machine slows such a loop down by as much as it likes without failing
+    // it; a deadlock still stops it moving, and ends the run.
+    watchdog(const char* what, const std::atomic<std::uint64_t>& progress,
+             std::chrono::seconds limit = std::chrono::seconds(20))
+        : watchdog(what, &progress, limit) {}
     watchdog(const watchdog&) = delete;
     watchdog& operator=(const watchdog&) = delete;
     ~watchdog() {
@@ -59,6 +59,30 @@ public:
     }
 
 private:
+    watchdog(const char* what, const std::atomic<std::uint64_t>* progress,
+             std::chrono::seconds limit)
+        : what_(what), thread_([this, progress, limit] {
+              // Relaxed: a count read to see whether it moves; it orders nothing.
+              const auto now = [progress] {
+                  return progress ? progress->load(std::memory_order_relaxed) : 0;
+              };
+              std::unique_lock lock(mutex_);
+              for (auto seen = now();;) {
+                  if (cv_.wait_for(lock, limit * (WEFT_TEST_SANITIZED ? 3 : 1),
+                                   [this] { return done_; }))
+                      return;
+                  const auto moved = now();
+                  if (progress && moved != seen) {
+                      seen = moved;
+                      continue;
+                  }
+                  std::fprintf(stderr, "watchdog: '%s' did not finish in time (deadlock?)\n",
+                               what_);
+                  std::fflush(stderr);
+                  std::abort();
+              }
+          }) {}
+
     const char* what_;
     std::mutex mutex_;
     std::condition_variable cv_;
@@ -145,6 +169,12 @@ inline std::size_t settled_thread_count() {
 #define WEFT_WATCHDOG(...)                                                \
     ::weft_test::watchdog WEFT_TEST_CAT_(weft_watchdog_guard_, __LINE__)( \
         __FILE__ ":" WEFT_TEST_STR_(__LINE__) __VA_OPT__(, ) __VA_ARGS__)
+
+// A loop that takes as long as the machine lets it: the watchdog fires when PROGRESS (a
+// std::atomic<std::uint64_t> the loop advances) stands still for the limit (default 20 s).
+#define WEFT_WATCHDOG_PROGRESS(progress, ...)                             \
+    ::weft_test::watchdog WEFT_TEST_CAT_(weft_watchdog_guard_, __LINE__)( \
+        __FILE__ ":" WEFT_TEST_STR_(__LINE__), progress __VA_OPT__(, ) __VA_ARGS__)
 #define WEFT_TEST_STR_(x) WEFT_TEST_STR2_(x)
 #define WEFT_TEST_STR2_(x) #x
 #define WEFT_TEST_CAT_(a, b) WEFT_TEST_CAT2_(a, b)

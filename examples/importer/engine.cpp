@@ -29,6 +29,7 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <shared_mutex>
 #include <span>
 #include <string>
 #include <thread>
@@ -197,6 +198,12 @@ void throw_if_canceled(const weft::context& ctx) {
     if (auto cause = weft::cause(ctx)) std::rethrow_exception(cause);
 }
 
+// Holds import_options::commit_gate, if any, over one commit and the count of its rows.
+std::shared_lock<std::shared_mutex> commit_section(const import_options& opt) {
+    return opt.commit_gate ? std::shared_lock(*opt.commit_gate)
+                           : std::shared_lock<std::shared_mutex>();
+}
+
 connect_options db_options() {
     connect_options o;
     o.bulk_load = true;
@@ -336,10 +343,16 @@ void run_pipeline(const weft::context& ctx, const import_options& opt,
         const auto result = p.run();
         if (result.error) std::rethrow_exception(result.error);
         if (opt.before_commit) opt.before_commit();
-        db->commit();
+        {
+            const auto gate = commit_section(opt);
+            // A cancellation that came after the last row still stops the import; once the
+            // commit has begun, it is too late.
+            throw_if_canceled(ctx);
+            db->commit();
+            st.success_count = written.load(std::memory_order_relaxed);
+            if (opt.committed) opt.committed->store(st.success_count, std::memory_order_relaxed);
+        }
         fresh.keep();
-        st.success_count = written.load(std::memory_order_relaxed);
-        if (opt.committed) opt.committed->store(st.success_count, std::memory_order_relaxed);
         meter.finish();
     } catch (...) {
         rollback_quietly(*db);
@@ -388,18 +401,19 @@ void run_pooled(const weft::context& parent, const import_options& opt, std::siz
         weft::worker_pool pool(std::move(po));
         for (std::size_t begin = 0; begin < n && !ctx.err(); begin += chunk) {
             const std::size_t end = std::min(n, begin + chunk);
-            auto posted = pool.post(ctx, [&idle, &work, &written, &meter, &ctx, begin, end] {
+            auto posted = pool.post(ctx, [&, begin, end] {
                 if (ctx.err()) return;
                 auto c = idle.receive(ctx);
                 if (!c) return;
                 auto conn = std::move(*c);
                 try {
+                    const auto gate = commit_section(opt);
                     work(*conn, begin, end);
+                    written.fetch_add(end - begin, std::memory_order_relaxed);
                 } catch (...) {
                     (void)idle.try_send(std::move(conn));
                     throw;
                 }
-                written.fetch_add(end - begin, std::memory_order_relaxed);
                 (void)idle.try_send(std::move(conn));
                 meter.wrote(true);
             });
@@ -422,8 +436,11 @@ void write_all(const weft::context& ctx, const import_options& opt,
             progress_meter meter(on_progress, &written, rows_read);
             for (const auto& b : rows) {
                 throw_if_canceled(ctx);
-                db->insert_one(b);
-                written.fetch_add(1, std::memory_order_relaxed);
+                {
+                    const auto gate = commit_section(opt);
+                    db->insert_one(b);  // commits on its own
+                    written.fetch_add(1, std::memory_order_relaxed);
+                }
                 meter.wrote(true);
             }
             break;

@@ -29,6 +29,7 @@
 #include <exception>
 #include <filesystem>
 #include <functional>
+#include <shared_mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -65,8 +66,14 @@ struct import_options {
     // If set (to 0 by the caller), the rows committed so far, for a caller that must tell
     // them from another thread (a signal that ends the process at once): pipeline stores its
     // count after its commit, the tutorial's methods add to it after each of theirs (relaxed:
-    // a count, ordering nothing).
+    // the gate below orders it).
     std::atomic<std::uint64_t>* committed = nullptr;
+    // If set, every commit holds it shared from before it starts until `committed` counts its
+    // rows. A caller that ends the process locks it exclusively first: then no commit is in
+    // progress and none can start, so `committed` is exactly what stays in the database (a
+    // process that died between a commit and its count would otherwise report too few rows,
+    // or none).
+    std::shared_mutex* commit_gate = nullptr;
 };
 
 // The most threads (pipeline) or connections (pool methods) an import uses: 4 per hardware

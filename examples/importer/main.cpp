@@ -10,7 +10,8 @@
 // written; 2 a usage error (nothing read); 3 the import failed after rows were committed (a
 // tutorial method that commits as it goes, or the report on stdout after the commit), and the
 // message says how many. Errors are one line on stderr. SIGINT and SIGTERM cancel the import
-// through its context, and its transaction is rolled back.
+// through its context, and its transaction is rolled back; a second one exits at once (after a
+// commit in progress, which it cannot stop), with 1 or with 3 and the exact committed count.
 #include "cli_output.hpp"
 #include "cli_progress.hpp"
 #include "cli_signals.hpp"
@@ -35,6 +36,7 @@
 #include <functional>
 #include <new>
 #include <optional>
+#include <shared_mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -122,6 +124,8 @@ int run_import_command(import_options opt, const std::string& require, const std
     opt.rejects_kept = 10;  // the summary shows ten; the sink has them all
     std::atomic<std::uint64_t> committed{0};
     opt.committed = &committed;
+    std::shared_mutex commit_gate;
+    opt.commit_gate = &commit_gate;
 
     auto root = weft::with_cancel_cause(weft::background());
     const bool show_progress = !quiet && isatty(STDERR_FILENO);
@@ -130,8 +134,12 @@ int run_import_command(import_options opt, const std::string& require, const std
     if (show_progress) on_progress = std::ref(bar);
 
     import_stats st;
+    // Until the reports are out: a signal after the commit must not kill the process with
+    // the default action (status 130, the committed rows unsaid), but end it with 3 and their
+    // count.
+    std::optional<signal_canceller> signals;
     try {
-        signal_canceller signals(root.cancel, committed, exit_rejected, exit_partial);
+        signals.emplace(root.cancel, committed, commit_gate, exit_rejected, exit_partial);
         st = run_import(root.ctx, opt, on_progress);
     } catch (const partial_import_error& e) {
         // The rejects file was complete before the first commit, and stays with the rows.
@@ -193,15 +201,19 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--sheet", opt.sheet, "the worksheet to read (default: Sheet1, else the first)");
     app.add_option("--workers", opt.workers,
-                   "validation threads / pool workers (default: cores, at least 2)")
+                   "validation threads / pool workers (default: cores, at least 2; capped at "
+                   "max(8, 4 x cores) = " +
+                       std::to_string(max_workers()) + " here)")
         ->check(CLI::Range(1u, 1024u));
     app.add_option("--batch-size", opt.batch_size,
-                   "rows per batch (default: 1000 pipeline, 100 batch)")
+                   "rows per batch, at most (default: 1000 pipeline, 100 batch; unused by "
+                   "concurrent and sequential)")
         ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
     app.add_option("--require", require,
                    "comma-separated columns that must not be empty, e.g. Email,Phone");
     app.add_option("--rejects", rejects, "write the rejected rows (row,reason) to this CSV file");
-    app.add_option("--max-part-mb", max_part_mb, "refuse a zip part that inflates beyond this size")
+    app.add_option("--max-part-mb", max_part_mb,
+                   "refuse a zip part that inflates beyond this size (and a piped input's copy)")
         ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 20))
         ->capture_default_str();
     app.add_option("--max-text-mb", max_text_mb, "refuse a sheet whose cell text exceeds this size")

@@ -51,6 +51,12 @@ constexpr const char* own_index_sql =
     " AND EXISTS (SELECT 1 FROM pragma_index_xinfo(l.name) AS x WHERE x.key AND x.name = ?2"
     "             AND x.\"desc\" = 0 AND x.coll = 'BINARY')";
 
+// The page cache of a bulk load (a negative size is in KiB): 64 MiB, which inserts into an
+// existing table's six indexes use; and the smaller one an index build after the load runs
+// with (see build_indexes).
+constexpr const char* load_cache_sql = "PRAGMA cache_size=-65536";
+constexpr const char* index_cache_sql = "PRAGMA cache_size=-16384";
+
 std::string insert_sql() {
     std::string sql = "INSERT INTO businesses (" + column_list() + ") VALUES (";
     for (std::size_t i = 0; i < field_count; ++i) sql += i == 0 ? "?" : ", ?";
@@ -91,7 +97,7 @@ public:
                 run("PRAGMA journal_mode=WAL", &mode);
                 // NORMAL is crash-safe only under WAL; otherwise FULL stays.
                 if (mode == "wal") run("PRAGMA synchronous=NORMAL");
-                run("PRAGMA cache_size=-65536");  // 64 MiB, within the importer's 256 MB budget
+                run(load_cache_sql);
                 // temp_store stays the default (files): building an index after the load sorts
                 // the whole column, and an in-memory temp store would hold all of it.
             }
@@ -270,9 +276,17 @@ private:
     }
 
     // Inside the transaction, before COMMIT: a failure here rolls everything back.
+    // CREATE INDEX sorts the column in a buffer as large as the page cache, spilling to temp
+    // files beyond it, while the cache still holds the pages of the load: twice the cache. The
+    // build reads the table once in order and writes each index in order, so a large cache
+    // does not help it: for the build, the cache shrinks to index_cache_kib (its clean pages
+    // freed, for the sorter to reuse), which bounds the sorter's buffer as well.
     void build_indexes() {
         try {
+            exec(index_cache_sql, "shrink the page cache");
+            (void)sqlite3_db_release_memory(db_);
             exec(database_sql::create_indexes().c_str(), "create the indexes of businesses");
+            exec(load_cache_sql, "restore the page cache");
         } catch (const db_error& e) {
             rollback();
             throw db_error(std::string(e.what()) + "; the transaction was rolled back");
