@@ -188,6 +188,7 @@ TEST_CASE("async_select: receive, send, timers and default, with its function ru
     net::io_context ioc;
     weft::channel<int> in(1), out(0);
     std::vector<std::string> log;
+    std::thread late;
     std::thread reader([&] {
         auto v = out.receive();
         REQUIRE(v);
@@ -213,7 +214,7 @@ TEST_CASE("async_select: receive, send, timers and default, with its function ru
                 weft::on_receive(weft::after(20ms), [&] { log.push_back("timeout"); }));
             CHECK(i == 1);
             // A value that arrives while we wait.
-            std::thread([&] { REQUIRE(in.send(3)); }).detach();
+            late = std::thread([&] { REQUIRE(in.send(3)); });
             i = co_await weft::async_select(
                 use_awaitable,
                 weft::on_receive(in, [&](std::optional<int> x) { log.push_back(std::to_string(*x)); }),
@@ -223,6 +224,7 @@ TEST_CASE("async_select: receive, send, timers and default, with its function ru
         net::detached);
     run(ioc, "async_select");
     reader.join();
+    late.join();
     CHECK(log == std::vector<std::string>{"default", "sent", "timeout", "3"});
 }
 

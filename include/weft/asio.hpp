@@ -233,6 +233,7 @@ private:
         if (slot.is_connected()) slot.template emplace<canceller>(this);
     }
     struct canceller {
+        explicit canceller(async_op* o) noexcept : op(o) {}
         async_op* op;
         void operator()(net::cancellation_type_t type) noexcept {
             if (type != net::cancellation_type::none) op->request_cancel();
