@@ -43,7 +43,6 @@
 //   its step is posted, which Asio's scheduler shutdown then destroys.
 #pragma once
 
-#include <boost/asio/append.hpp>
 #include <boost/asio/associated_allocator.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
@@ -376,10 +375,27 @@ void start_async(Handler&& handler, A&&... args) {
     async_op<Body, std::decay_t<Handler>>::start(std::move(handler), std::forward<A>(args)...);
 }
 
-// Completes a handler with `args` later, on its executor (an operation that did not wait).
-template <class Handler, class... A>
-void complete_later(Handler&& handler, A&&... args) {
-    net::defer(net::append(std::move(handler), std::forward<A>(args)...));
+// A handler and the arguments it will be called with; allocates (when Asio posts it) with the
+// handler's allocator.
+template <class Handler, class Arg>
+class bound_completion {
+public:
+    bound_completion(Handler&& h, Arg&& a) : h_(std::move(h)), a_(std::move(a)) {}
+    void operator()() { std::move(h_)(std::move(a_)); }
+
+    using allocator_type = net::associated_allocator_t<Handler>;
+    allocator_type get_allocator() const noexcept { return net::get_associated_allocator(h_); }
+
+private:
+    Handler h_;
+    Arg a_;
+};
+
+// Completes a handler with `arg` later, on its executor (an operation that did not wait).
+template <class Handler, class Arg>
+void complete_later(Handler&& handler, Arg&& arg) {
+    auto ex = net::get_associated_executor(handler, net::system_executor());
+    net::defer(ex, bound_completion<Handler, Arg>(std::move(handler), std::move(arg)));
 }
 
 template <class H>
@@ -502,6 +518,31 @@ private:
     std::size_t order_[n] = {};
 };
 
+// A selector's cases, where they live (the selector outlives the operation).
+class selector_body {
+public:
+    explicit selector_body(selector& s) noexcept : s_(&s) { s.prepare(); }
+
+    select_case* const* cases() noexcept { return s_->table_.data(); }
+    std::size_t* order() noexcept { return s_->order_.data(); }
+    std::size_t size() const noexcept { return s_->cases_.size(); }
+    static constexpr bool has_otherwise() noexcept { return false; }
+    static constexpr std::size_t otherwise_index() noexcept { return select_none; }
+
+    std::tuple<std::exception_ptr, std::size_t> result(std::size_t fired) {
+        if (fired == select_canceled) return {nullptr, select_canceled};
+        try {
+            s_->fire(fired);
+        } catch (...) {
+            return {std::current_exception(), fired};
+        }
+        return {nullptr, fired};
+    }
+
+private:
+    selector* s_;
+};
+
 }  // namespace detail
 
 template <class T, class D>
@@ -530,6 +571,15 @@ auto detail::receive_api<T, D>::async_receive(Token&& token) const {
             detail::start_async<detail::receive_body<D>>(std::move(handler), std::move(h));
         },
         token, static_cast<const D&>(*this));
+}
+
+template <class Token>
+auto selector::async_select(Token&& token) {
+    return boost::asio::async_initiate<Token, void(std::exception_ptr, std::size_t)>(
+        [](auto handler, selector* s) {
+            detail::start_async<detail::selector_body>(std::move(handler), *s);
+        },
+        token, this);
 }
 
 // Go's select from a coroutine: the cases of weft::select (on_receive, on_send, otherwise; a

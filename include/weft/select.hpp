@@ -40,6 +40,8 @@ WEFT_BEGIN_NAMESPACE
 
 namespace detail {
 
+class selector_body;
+
 // Holds what a case was given: a reference to an lvalue, the object itself for an rvalue.
 template <class A>
 using held_t = std::conditional_t<std::is_lvalue_reference_v<A>, A, std::remove_cvref_t<A>>;
@@ -360,6 +362,13 @@ public:
     // Runs a ready case, if any.
     [[nodiscard]] std::optional<std::size_t> try_select() { return wrap(run(true, nullptr)); }
 
+    // Waits from a coroutine or other asynchronous code, in Boost.Asio's completion-token model:
+    // completes as weft::async_select does, with (std::exception_ptr, index of the case that
+    // ran, or select_canceled). The selector must outlive the operation and is not used by
+    // anyone else meanwhile. Defined in weft/asio.hpp.
+    template <class Token>
+    auto async_select(Token&& token);
+
     template <class Rep, class Per>
     [[nodiscard]] std::optional<std::size_t> select_for(const std::chrono::duration<Rep, Per>& d) {
         auto deadline = detail::deadline_after(d);
@@ -400,17 +409,24 @@ private:
     }
 
     std::size_t run(bool nonblocking, const detail::clock::time_point* deadline) {
+        prepare();
+        std::size_t i =
+            detail::run_select(table_.data(), order_.data(), cases_.size(), nonblocking, deadline);
+        if (i != detail::select_none) fire(i);
+        return i;
+    }
+    // Shared with the asynchronous select (detail::selector_body, in weft/asio.hpp).
+    friend class detail::selector_body;
+    void prepare() noexcept {
         for (std::size_t i = 0; i < cases_.size(); ++i) {
             table_[i] = cases_[i]->enabled ? cases_[i]->as_case() : nullptr;
         }
-        std::size_t i =
-            detail::run_select(table_.data(), order_.data(), cases_.size(), nonblocking, deadline);
-        if (i == detail::select_none) return i;
+    }
+    void fire(std::size_t i) {
         // Disabled before its function runs: a function that throws must not leave a send case
         // armed with the moved-from value (it fires once, as documented).
         if (cases_[i]->consumed()) cases_[i]->enabled = false;
         cases_[i]->fire();
-        return i;
     }
 
     static std::optional<std::size_t> wrap(std::size_t i) {
