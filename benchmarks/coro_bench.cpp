@@ -321,7 +321,8 @@ template <class Chan>
 asio::awaitable<void> parked_waiter(Chan& done, std::atomic<std::int64_t>& ready, last_wake& last,
                                     std::atomic<std::int64_t>& woken) {
     ready.fetch_add(1, std::memory_order_relaxed);
-    // (Not folded into the `if`: GCC 12 miscompiles a co_await inside an if condition here.)
+    // Kept out of the `if`: with the co_await in the condition, GCC 12.2 ran into an illegal
+    // instruction when this coroutine resumed (seen at -O0 and -O2; not reduced to a test case).
     const auto r = co_await done.receive();
     if (!Chan::get(r)) woken.fetch_add(1, std::memory_order_relaxed);
     last.note();
