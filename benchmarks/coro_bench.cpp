@@ -18,8 +18,9 @@
 //             loaded 2-core machine that took 1.7 ms per item in ProdCons/1p1c/cap0.) Fiber
 //             stacks are Boost's default (fixedsize_stack): part of Park's RSS, and freeing
 //             them is part of its wake time. No select: no ChanPopular row.
-//   weft_coro reserved for <weft/asio.hpp>: add an adapter like asio_cc_chan and one
-//             add_coro_rows<...>("weft_coro") line in register_all().
+//   weft_coro weft::channel<item> with <weft/asio.hpp>: async_send / async_receive with
+//             use_awaitable (closed: a status, nothing throws), select = weft::async_select,
+//             every task a C++20 coroutine on the same io_context set-up as asio_cc.
 //
 // Rows (one iteration = the unit in brackets; Go-style: a run with N iterations starts its
 // tasks, moves N units, joins - state.KeepRunningBatch(N) - unless it says "manual"):
@@ -65,6 +66,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/error_code.hpp>
+#include <weft/asio.hpp>
 
 #ifdef WEFT_BENCH_HAVE_BOOST_FIBER
 #include <boost/fiber/algo/shared_work.hpp>
@@ -232,6 +234,27 @@ struct asio_cc_chan {
     }
 
     channel ch;
+};
+
+struct weft_coro_chan {
+    static constexpr const char* name = "weft_coro";
+
+    static std::size_t effective_capacity(std::size_t c) { return c; }
+    weft_coro_chan(coro_runner::executor_type, std::size_t cap) : ch(cap) {}
+
+    auto send(item v) { return ch.async_send(v, asio::use_awaitable); }
+    auto receive() { return ch.async_receive(asio::use_awaitable); }
+    static std::optional<item> get(const weft::receive_result<item>& r) { return r.value; }
+    void close() { ch.close(); }
+
+    static asio::awaitable<int> select_receive(weft_coro_chan& a, weft_coro_chan& b) {
+        const std::size_t i = co_await weft::async_select(asio::use_awaitable,
+                                                          weft::on_receive(a.ch, [] {}),
+                                                          weft::on_receive(b.ch, [] {}));
+        co_return static_cast<int>(i);
+    }
+
+    weft::channel<item> ch;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -624,6 +647,7 @@ void add_fiber_rows() {
 void register_all() {
     // Workload-major would interleave peers; peer-major keeps each peer's rows together in
     // the console. The table script orders rows by workload itself.
+    add_coro_rows<weft_coro_chan>("weft_coro");
     add_coro_rows<asio_cc_chan>("asio_cc");
 #ifdef WEFT_BENCH_HAVE_BOOST_FIBER
     add_fiber_rows();
