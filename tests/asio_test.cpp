@@ -9,6 +9,7 @@
 #include <weft/time.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -19,6 +20,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
@@ -588,4 +590,83 @@ TEST_CASE("selector::async_select: a coroutine fans in a run-time set of channel
         for (int k = 0; k < 100; ++k) want += i * 1000 + k;
     CHECK(sum == want);
     CHECK(sent_once == "once");
+}
+
+TEST_CASE("context_signal: a context canceled on another thread cancels Asio operations") {
+    net::io_context ioc;
+    auto [ctx, cancel] = weft::with_cancel(weft::background());
+    weft::channel<int> ch(0);
+    bool timer_aborted = false;
+    weft::op_status receive_status = weft::op_status::ok;
+    net::co_spawn(
+        ioc,
+        [&, c = ctx]() -> awaitable<void> {
+            weft::context_signal on_cancel(c, co_await net::this_coro::executor);
+            net::steady_timer t(ioc, 1h);
+            auto [ec] = co_await t.async_wait(
+                net::bind_cancellation_slot(on_cancel.slot(), net::as_tuple(use_awaitable)));
+            timer_aborted = ec == net::error::operation_aborted;
+            // Already canceled: an operation bound afterwards is canceled too, at once.
+            weft::context_signal again(c, co_await net::this_coro::executor);
+            auto r = co_await ch.async_receive(net::bind_cancellation_slot(again.slot(), use_awaitable));
+            receive_status = r.status;
+        },
+        net::detached);
+    std::thread canceler([&, f = cancel] {
+        std::this_thread::sleep_for(20ms);
+        f();
+    });
+    run(ioc, "context cancels Asio");
+    canceler.join();
+    CHECK(timer_aborted);
+    CHECK(receive_status == weft::op_status::canceled);
+}
+
+TEST_CASE("with_cancellation_slot: an Asio cancellation cancels a context a thread waits on") {
+    net::io_context ioc;
+    weft::channel<int> ch(0);
+    std::optional<weft::op_status> thread_saw;
+    net::cancellation_signal sig;
+    auto [ctx, cancel] = weft::with_cancellation_slot(weft::background(), sig.slot());
+    std::thread worker([&, c = ctx] {
+        weft_test::watchdog w("thread waits on the context");
+        thread_saw = ch.receive(c).status;  // blocks until the context is canceled
+    });
+    // An Asio handler (here a timer's) emits the cancellation, on the slot's executor.
+    net::steady_timer t(ioc, 20ms);
+    t.async_wait([&](boost::system::error_code) { sig.emit(net::cancellation_type::terminal); });
+    run(ioc, "Asio cancels a context");
+    worker.join();
+    REQUIRE(thread_saw);
+    CHECK(*thread_saw == weft::op_status::canceled);
+    CHECK(ctx.err() == weft::context_errc::canceled);
+}
+
+TEST_CASE("a coroutine canceled by || cancels the context it handed to a thread") {
+    // The coroutine's own cancellation reaches its pending operation: here a wait on the
+    // context's done(), canceled by the ||, after which the coroutine cancels the context.
+    using namespace net::experimental::awaitable_operators;
+    net::io_context ioc;
+    weft::channel<int> ch(0);
+    std::optional<weft::op_status> thread_saw;
+    auto [ctx, cancel] = weft::with_cancel(weft::background());
+    std::thread worker([&, c = ctx] {
+        weft_test::watchdog w("thread waits on the context");
+        thread_saw = ch.receive(c).status;
+    });
+    net::co_spawn(
+        ioc,
+        [&, c = ctx, f = cancel]() -> awaitable<void> {
+            auto guard = [&]() -> awaitable<void> {
+                auto r = co_await c.done().async_receive(use_awaitable);
+                if (r.status == weft::op_status::canceled) f();  // we were canceled: pass it on
+            };
+            net::steady_timer t(ioc, 20ms);
+            (void)co_await (guard() || t.async_wait(use_awaitable));
+        },
+        net::detached);
+    run(ioc, "coroutine cancels a context");
+    worker.join();
+    REQUIRE(thread_saw);
+    CHECK(*thread_saw == weft::op_status::canceled);
 }

@@ -47,7 +47,9 @@
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/cancellation_type.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/defer.hpp>
 #include <boost/asio/execution.hpp>
 #include <boost/asio/execution_context.hpp>
@@ -63,12 +65,14 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <thread>
 #include <tuple>
 #include <type_traits>
 #include <utility>
 
 #include "channel.hpp"
+#include "context.hpp"
 #include "detail/config.hpp"
 #include "detail/select_core.hpp"
 #include "select.hpp"
@@ -600,6 +604,79 @@ auto async_select(Token&& token, Cases&&... cases) {
             detail::start_async<body>(std::move(handler), std::move(c)...);
         },
         token, detail::owned_case_t<Cases>(std::move(cases))...);
+}
+
+// Contexts and Asio cancellation, both ways.
+
+// An Asio cancellation signal that a weft context drives: bind Asio operations (a timer, a
+// socket, a weft channel operation) to slot() and they are canceled when `ctx` is canceled, as
+// Go's operations that take a ctx are. The emission is posted to `ex`, the executor the bound
+// operations run on (Asio's rule: a slot is used from its operation's executor), so a context
+// canceled on any thread is safe. One operation is bound to the slot at a time (Asio's rule
+// for a slot). Keeps nothing alive but itself; destroying it unregisters from the context.
+// Posting the emission may allocate; a failure then terminates (it runs inside the context's
+// noexcept cancel).
+//
+//     weft::context_signal cancel_on(ctx, co_await asio::this_coro::executor);
+//     co_await timer.async_wait(asio::bind_cancellation_slot(cancel_on.slot(), asio::use_awaitable));
+template <class Executor>
+class context_signal {
+public:
+    context_signal(const context& ctx, Executor ex,
+                   boost::asio::cancellation_type type = boost::asio::cancellation_type::terminal)
+        : state_(std::make_shared<state>(std::move(ex), type)),
+          callback_(ctx.stop_token(), emit_later{state_}) {}
+    context_signal(const context_signal&) = delete;
+    context_signal& operator=(const context_signal&) = delete;
+
+    boost::asio::cancellation_slot slot() noexcept { return state_->signal.slot(); }
+
+private:
+    struct state {
+        state(Executor e, boost::asio::cancellation_type t) : ex(std::move(e)), type(t) {}
+        Executor ex;
+        boost::asio::cancellation_type type;
+        boost::asio::cancellation_signal signal;  // used on `ex` only
+    };
+    // Runs on the canceling thread; the emission itself runs on `ex`. The state outlives this
+    // object if the posted emission is still queued.
+    struct emit_later {
+        std::shared_ptr<state> s;
+        void operator()() const noexcept {
+            boost::asio::post(s->ex, [s = s] { s->signal.emit(s->type); });
+        }
+    };
+
+    std::shared_ptr<state> state_;
+    std::stop_callback<emit_later> callback_;
+};
+
+template <class Executor>
+context_signal(const context&, Executor) -> context_signal<Executor>;
+template <class Executor>
+context_signal(const context&, Executor, boost::asio::cancellation_type)
+    -> context_signal<Executor>;
+
+// A child of `parent` that is canceled when an Asio cancellation is emitted on `slot` (any
+// type), or when `parent` is: hand Asio's cancellation to code that takes a weft context (a
+// thread blocked in receive(ctx), a worker pool, a pipeline). The slot must be one nobody else
+// installs a handler in until the cancellation came (a slot holds one handler): a
+// cancellation_signal's, or the slot of a handler a composed operation was given. Not a
+// coroutine's own this_coro::cancellation_state slot, which its next co_await takes over: a
+// coroutine passes its cancellation on by awaiting ctx.done().async_receive() and calling the
+// cancel function when that completes with canceled.
+[[nodiscard]] inline cancelable<cancel_func> with_cancellation_slot(
+    const context& parent, boost::asio::cancellation_slot slot) {
+    auto c = with_cancel(parent);
+    struct on_cancel {
+        explicit on_cancel(cancel_func f) noexcept : cancel(std::move(f)) {}
+        cancel_func cancel;
+        void operator()(boost::asio::cancellation_type_t type) const noexcept {
+            if (type != boost::asio::cancellation_type::none) cancel();
+        }
+    };
+    if (slot.is_connected()) slot.template emplace<on_cancel>(c.cancel);
+    return c;
 }
 
 WEFT_END_NAMESPACE
