@@ -248,9 +248,8 @@ struct weft_coro_chan {
     void close() { ch.close(); }
 
     static asio::awaitable<int> select_receive(weft_coro_chan& a, weft_coro_chan& b) {
-        const std::size_t i = co_await weft::async_select(asio::use_awaitable,
-                                                          weft::on_receive(a.ch, [] {}),
-                                                          weft::on_receive(b.ch, [] {}));
+        const std::size_t i = co_await weft::async_select(
+            asio::use_awaitable, weft::on_receive(a.ch, [] {}), weft::on_receive(b.ch, [] {}));
         co_return static_cast<int>(i);
     }
 

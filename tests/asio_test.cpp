@@ -8,8 +8,8 @@
 #include <weft/asio.hpp>
 #include <weft/time.hpp>
 
-#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -224,7 +224,8 @@ TEST_CASE("async_select: receive, send, timers and default, with its function ru
             late = std::thread([&] { REQUIRE(in.send(3)); });
             i = co_await weft::async_select(
                 use_awaitable,
-                weft::on_receive(in, [&](std::optional<int> x) { log.push_back(std::to_string(*x)); }),
+                weft::on_receive(in,
+                                 [&](std::optional<int> x) { log.push_back(std::to_string(*x)); }),
                 weft::on_receive(weft::after(10s), [&] { log.push_back("timeout"); }));
             CHECK(i == 0);
         },
@@ -248,9 +249,7 @@ TEST_CASE("async_select: an exception from a case's function reaches the corouti
                     use_awaitable, weft::on_receive(ch, [](std::optional<int>) -> void {
                         throw std::runtime_error("boom");
                     }));
-            } catch (const std::runtime_error& e) {
-                caught = std::string(e.what()) == "boom";
-            }
+            } catch (const std::runtime_error& e) { caught = std::string(e.what()) == "boom"; }
         },
         net::detached);
     run(ioc, "select throws");
@@ -310,8 +309,10 @@ TEST_CASE("stress: cancellation racing a hand-off has exactly one outcome, nothi
                 for (unsigned k = 0;; ++k) {
                     // Emit from another handler on the strand: before, during or after the
                     // hand-off.
-                    if (k % 3 == 0) net::post(strand, [&] { sig.emit(net::cancellation_type::all); });
-                    auto r = co_await ch.async_receive(net::bind_cancellation_slot(sig.slot(), use_awaitable));
+                    if (k % 3 == 0)
+                        net::post(strand, [&] { sig.emit(net::cancellation_type::all); });
+                    auto r = co_await ch.async_receive(
+                        net::bind_cancellation_slot(sig.slot(), use_awaitable));
                     if (r.status == weft::op_status::canceled) {
                         ++canceled;
                         continue;
@@ -325,7 +326,8 @@ TEST_CASE("stress: cancellation racing a hand-off has exactly one outcome, nothi
         sender.join();
         REQUIRE(got.size() == std::size_t(n));
         for (int i = 0; i < n; ++i) REQUIRE(got[std::size_t(i)] == i);
-        MESSAGE("receive: " << canceled << " canceled of " << n << " on " << threads << " thread(s)");
+        MESSAGE("receive: " << canceled << " canceled of " << n << " on " << threads
+                            << " thread(s)");
 
         net::io_context ioc2;
         auto strand2 = net::make_strand(ioc2);
@@ -341,8 +343,10 @@ TEST_CASE("stress: cancellation racing a hand-off has exactly one outcome, nothi
                 net::cancellation_signal sig;
                 unsigned k = 0;
                 for (int i = 0; i < n; ++k) {
-                    if (k % 3 == 0) net::post(strand2, [&] { sig.emit(net::cancellation_type::all); });
-                    auto r = co_await ch2.async_send(i, net::bind_cancellation_slot(sig.slot(), use_awaitable));
+                    if (k % 3 == 0)
+                        net::post(strand2, [&] { sig.emit(net::cancellation_type::all); });
+                    auto r = co_await ch2.async_send(
+                        i, net::bind_cancellation_slot(sig.slot(), use_awaitable));
                     if (r.status == weft::op_status::canceled) {
                         REQUIRE(r.value);
                         REQUIRE(*r.value == i);  // handed back: sent again next round
@@ -408,10 +412,11 @@ TEST_CASE("threads' selects and coroutines' selects wait on the same channels at
         weft::receiver<int> ra = a, rb = b;
         int open = 2;
         while (open > 0) {
-            (void)weft::select(weft::on_receive(ra, [&](std::optional<int> v) {
-                                   if (!v) ra = {};
-                                   consume(v, open);
-                               }),
+            (void)weft::select(weft::on_receive(ra,
+                                                [&](std::optional<int> v) {
+                                                    if (!v) ra = {};
+                                                    consume(v, open);
+                                                }),
                                weft::on_receive(rb, [&](std::optional<int> v) {
                                    if (!v) rb = {};
                                    consume(v, open);
@@ -425,10 +430,11 @@ TEST_CASE("threads' selects and coroutines' selects wait on the same channels at
             int open = 2;
             while (open > 0) {
                 (void)co_await weft::async_select(use_awaitable,
-                                                  weft::on_receive(ra, [&](std::optional<int> v) {
-                                                      if (!v) ra = {};
-                                                      consume(v, open);
-                                                  }),
+                                                  weft::on_receive(ra,
+                                                                   [&](std::optional<int> v) {
+                                                                       if (!v) ra = {};
+                                                                       consume(v, open);
+                                                                   }),
                                                   weft::on_receive(rb, [&](std::optional<int> v) {
                                                       if (!v) rb = {};
                                                       consume(v, open);
@@ -444,7 +450,8 @@ TEST_CASE("threads' selects and coroutines' selects wait on the same channels at
     CHECK(sum == m * (m - 1) / 2);
 }
 
-TEST_CASE("an io_context destroyed with coroutines parked on channels frees them; channels stay usable") {
+TEST_CASE(
+    "an io_context destroyed with coroutines parked on channels frees them; channels stay usable") {
     weft::channel<int> rendezvous(0), buffered(4), unheard(0);
     auto alive = std::make_shared<int>(0);
     {
@@ -457,9 +464,9 @@ TEST_CASE("an io_context destroyed with coroutines parked on channels frees them
                     if (i % 2)
                         (void)co_await rendezvous.async_receive(use_awaitable);
                     else
-                        (void)co_await weft::async_select(
-                            use_awaitable, weft::on_receive(buffered, [] {}),
-                            weft::on_send(unheard, 1, [] {}));
+                        (void)co_await weft::async_select(use_awaitable,
+                                                          weft::on_receive(buffered, [] {}),
+                                                          weft::on_send(unheard, 1, [] {}));
                     FAIL("a parked coroutine resumed");
                 },
                 net::detached);
@@ -608,7 +615,8 @@ TEST_CASE("context_signal: a context canceled on another thread cancels Asio ope
             timer_aborted = ec == net::error::operation_aborted;
             // Already canceled: an operation bound afterwards is canceled too, at once.
             weft::context_signal again(c, co_await net::this_coro::executor);
-            auto r = co_await ch.async_receive(net::bind_cancellation_slot(again.slot(), use_awaitable));
+            auto r =
+                co_await ch.async_receive(net::bind_cancellation_slot(again.slot(), use_awaitable));
             receive_status = r.status;
         },
         net::detached);

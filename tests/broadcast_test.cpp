@@ -354,8 +354,7 @@ TEST_CASE("many threads publish, subscribe and unsubscribe at once: per-publishe
     std::atomic<int> bad_order{0};
     std::atomic<long> churn_received{0};
     std::vector<std::thread> churners;
-    const slow_policy policies[] = {slow_policy::drop, slow_policy::block,
-                                    slow_policy::disconnect};
+    const slow_policy policies[] = {slow_policy::drop, slow_policy::block, slow_policy::disconnect};
     for (int t = 0; t < 3; ++t) {
         churners.emplace_back([&, t] {
             int round = 0;

@@ -49,10 +49,10 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/cancellation_type.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/defer.hpp>
 #include <boost/asio/execution.hpp>
 #include <boost/asio/execution_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/query.hpp>
 #include <boost/asio/recycling_allocator.hpp>
@@ -166,14 +166,15 @@ template <class Body, class Handler>
 class async_op final : public async_op_base {
     using allocator_type = typename std::allocator_traits<net::associated_allocator_t<
         Handler, net::recycling_allocator<void>>>::template rebind_alloc<async_op>;
-    using work_type = std::decay_t<decltype(net::prefer(
-        std::declval<async_executor_t<Handler>>(), net::execution::outstanding_work.tracked))>;
+    using work_type = std::decay_t<decltype(net::prefer(std::declval<async_executor_t<Handler>>(),
+                                                        net::execution::outstanding_work.tracked))>;
 
 public:
     // Starts the operation; the handler is called later, on its executor.
     template <class... A>
     static void start(Handler&& handler, A&&... args) {
-        allocator_type alloc(net::get_associated_allocator(handler, net::recycling_allocator<void>()));
+        allocator_type alloc(
+            net::get_associated_allocator(handler, net::recycling_allocator<void>()));
         async_op* op = std::allocator_traits<allocator_type>::allocate(alloc, 1);
         try {
             ::new (static_cast<void*>(op)) async_op(std::move(handler), std::forward<A>(args)...);
@@ -216,8 +217,8 @@ private:
 
         using allocator_type = typename async_op::allocator_type;
         allocator_type get_allocator() const noexcept {
-            return allocator_type(net::get_associated_allocator(op_->handler_,
-                                                                net::recycling_allocator<void>()));
+            return allocator_type(
+                net::get_associated_allocator(op_->handler_, net::recycling_allocator<void>()));
         }
 
     private:
@@ -284,8 +285,8 @@ private:
                 continue;
             }
             if (!registry_) {
-                registry_ = &net::use_service<async_registry>(
-                    net::query(work_, net::execution::context));
+                registry_ =
+                    &net::use_service<async_registry>(net::query(work_, net::execution::context));
                 registry_->add(this);
             }
             // acq_rel: a waker's CAS that failed against this sees our registration done; ours
@@ -431,7 +432,9 @@ class send_body {
     using T = channel_value_t<H>;
 
 public:
-    send_body(H h, T v) : c_(std::move(h), std::move(v)) { table_[0] = c_.enabled() ? &c_ : nullptr; }
+    send_body(H h, T v) : c_(std::move(h), std::move(v)) {
+        table_[0] = c_.enabled() ? &c_ : nullptr;
+    }
 
     select_case* const* cases() noexcept { return table_; }
     std::size_t* order() noexcept { return order_; }
@@ -495,9 +498,7 @@ public:
             [&]<std::size_t... I>(std::index_sequence<I...>) {
                 ((fired == I ? (std::get<I>(cases_).fire(), 0) : 0), ...);
             }(std::make_index_sequence<n>{});
-        } catch (...) {
-            return {std::current_exception(), fired};
-        }
+        } catch (...) { return {std::current_exception(), fired}; }
         return {nullptr, fired};
     }
 
@@ -537,9 +538,7 @@ public:
         if (fired == select_canceled) return {nullptr, select_canceled};
         try {
             s_->fire(fired);
-        } catch (...) {
-            return {std::current_exception(), fired};
-        }
+        } catch (...) { return {std::current_exception(), fired}; }
         return {nullptr, fired};
     }
 
@@ -596,8 +595,9 @@ auto selector::async_select(Token&& token) {
 template <class Token, class... Cases>
 auto async_select(Token&& token, Cases&&... cases) {
     static_assert(sizeof...(Cases) > 0, "async_select: needs at least one case");
-    static_assert((std::size_t{detail::is_otherwise<std::remove_cvref_t<Cases>>::value} + ... + 0) <= 1,
-                  "async_select: at most one otherwise case");
+    static_assert(
+        (std::size_t{detail::is_otherwise<std::remove_cvref_t<Cases>>::value} + ... + 0) <= 1,
+        "async_select: at most one otherwise case");
     using body = detail::select_body<detail::owned_case_t<Cases>...>;
     return boost::asio::async_initiate<Token, void(std::exception_ptr, std::size_t)>(
         [](auto handler, auto&&... c) {
@@ -618,7 +618,8 @@ auto async_select(Token&& token, Cases&&... cases) {
 // noexcept cancel).
 //
 //     weft::context_signal cancel_on(ctx, co_await asio::this_coro::executor);
-//     co_await timer.async_wait(asio::bind_cancellation_slot(cancel_on.slot(), asio::use_awaitable));
+//     co_await timer.async_wait(asio::bind_cancellation_slot(cancel_on.slot(),
+//     asio::use_awaitable));
 template <class Executor>
 class context_signal {
 public:
