@@ -35,7 +35,6 @@ PENDING = {
 # Paths in code spans that are not files of this repository, and why.
 ELSEWHERE = {
     "runtime/chan.go": "Go's runtime, cited as the algorithm's source",
-    "weft/asio.hpp": "planned; the pages that name it say so",
 }
 CODE_PATH = re.compile(r"(?<!\[)`([\w.-]+(?:/[\w.-]+)+\.(?:md|cpp|hpp|py|sh|cmake|txt|go|build|expected|in|json|mod))`(?!\]\()")
 DELIMITER = re.compile(r"^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")

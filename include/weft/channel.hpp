@@ -132,6 +132,13 @@ public:
     // ok, or full (would block), or closed; never waits.
     [[nodiscard]] send_result<T> try_send(T v) const { return run(v, nullptr, false); }
 
+    // Sends from a coroutine or any asynchronous code, in Boost.Asio's completion-token model
+    // (use_awaitable, deferred, use_future, a callback...): completes with send_result<T>, the
+    // value handed back when the channel is closed or the operation canceled. Defined in
+    // weft/asio.hpp, which a caller includes.
+    template <class Token>
+    auto async_send(T v, Token&& token) const;
+
     template <class Rep, class Per>
     [[nodiscard]] send_result<T> send_for(T v, const std::chrono::duration<Rep, Per>& d) const {
         auto deadline = deadline_after(d);
@@ -190,6 +197,11 @@ public:
 
     // ok with the value, or empty (would block), or closed (and drained); never waits.
     [[nodiscard]] receive_result<T> try_receive() const { return result(nullptr, false); }
+
+    // Receives asynchronously (see async_send): completes with receive_result<T>: ok and the
+    // value, closed (and drained), or canceled (nothing consumed). Defined in weft/asio.hpp.
+    template <class Token>
+    auto async_receive(Token&& token) const;
 
     template <class Rep, class Per>
     [[nodiscard]] receive_result<T> receive_for(const std::chrono::duration<Rep, Per>& d) const {

@@ -40,6 +40,8 @@ WEFT_BEGIN_NAMESPACE
 
 namespace detail {
 
+class selector_body;
+
 // Holds what a case was given: a reference to an lvalue, the object itself for an rvalue.
 template <class A>
 using held_t = std::conditional_t<std::is_lvalue_reference_v<A>, A, std::remove_cvref_t<A>>;
@@ -68,13 +70,21 @@ void invoke_send(F& fn, bool sent) {
     }
 }
 
-template <class H, class F>
-class receive_case final : public select_case {
-    using T = channel_value_t<H>;
-
+// The channel side of a receive case: what the select machinery drives. A case and the
+// asynchronous receive of weft/asio.hpp add what happens when it fires.
+template <class H>
+class receive_op : public select_case {
 public:
-    receive_case(H&& h, F&& fn)
-        : select_case(&packet_), h_(std::forward<H>(h)), fn_(std::forward<F>(fn)) {
+    using value_type = channel_value_t<H>;
+
+    explicit receive_op(H&& h) : select_case(&packet_), h_(std::forward<H>(h)) {
+        packet_.dst = &value_;
+    }
+    // Moving is for cases that never ran (an asynchronous select carries its cases into its
+    // operation): the packet is new, so the id is too.
+    receive_op(receive_op&& o) noexcept(std::is_nothrow_constructible_v<held_t<H>, held_t<H>&&>)
+        : select_case(&packet_), h_(std::forward<held_t<H>>(o.h_)) {
+        WEFT_ASSERT(!o.packet_.node.linked && !o.value_);
         packet_.dst = &value_;
     }
 
@@ -94,36 +104,63 @@ public:
     std::uint64_t version() const override {
         return state()->visit([](const auto& f) { return f.version(); });
     }
-    void fire() {
-        invoke_receive<T>(fn_, std::move(value_));
-        value_.reset();
-    }
-    bool consumed() const noexcept { return false; }
+    // After the case fired: the value (empty when the channel was closed and drained).
+    std::optional<value_type>& value() noexcept { return value_; }
+    op_status status() const noexcept { return last_; }
+    const held_t<H>& handle() const noexcept { return h_; }
 
 private:
-    chan_state<T>* state() const noexcept { return access::state(h_); }
+    chan_state<value_type>* state() const noexcept { return access::state(h_); }
     template <class G>
     decltype(auto) visit(G&& g) {
         return state()->visit(std::forward<G>(g));
     }
 
     held_t<H> h_;
-    held_t<F> fn_;
-    std::optional<T> value_;
-    packet<T> packet_;
+    std::optional<value_type> value_;
+    packet<value_type> packet_;
     op_status last_ = op_status::empty;
 };
 
-template <class H, class V, class F>
-class send_case final : public select_case {
-    using T = channel_value_t<H>;
-
+template <class H, class F>
+class receive_case final : public receive_op<H> {
 public:
-    send_case(H&& h, V&& v, F&& fn)
+    receive_case(H&& h, F&& fn) : receive_op<H>(std::forward<H>(h)), fn_(std::forward<F>(fn)) {}
+    receive_case(receive_case&& o)
+        : receive_op<H>(std::move(o)), fn_(std::forward<held_t<F>>(o.fn_)) {}
+    // The same case owning its handle and function (an asynchronous select keeps its cases
+    // past the expression that built them). Only a case that never ran is copied from.
+    template <class H2, class F2>
+    explicit receive_case(receive_case<H2, F2>&& o)
+        : receive_op<H>(H(o.handle())), fn_(std::forward<F2>(o.fn_)) {}
+
+    void fire() {
+        invoke_receive<channel_value_t<H>>(fn_, std::move(this->value()));
+        this->value().reset();
+    }
+    bool consumed() const noexcept { return false; }
+
+private:
+    template <class, class>
+    friend class receive_case;
+    held_t<F> fn_;
+};
+
+// The channel side of a send case (see receive_op).
+template <class H, class V>
+class send_op : public select_case {
+public:
+    using value_type = channel_value_t<H>;
+
+    send_op(H&& h, V&& v) : select_case(&packet_), h_(std::forward<H>(h)), v_(std::forward<V>(v)) {
+        packet_.src = &value();
+    }
+    // For cases that never ran (see receive_op).
+    send_op(send_op&& o)
         : select_case(&packet_),
-          h_(std::forward<H>(h)),
-          v_(std::forward<V>(v)),
-          fn_(std::forward<F>(fn)) {
+          h_(std::forward<held_t<H>>(o.h_)),
+          v_(std::forward<held_t<V>>(o.v_)) {
+        WEFT_ASSERT(!o.packet_.node.linked);
         packet_.src = &value();
     }
 
@@ -143,12 +180,13 @@ public:
     std::uint64_t version() const override {
         return state()->visit([](const auto& f) { return f.version(); });
     }
-    void fire() { invoke_send(fn_, last_ == op_status::ok); }
     bool consumed() const noexcept { return last_ == op_status::ok; }
+    op_status status() const noexcept { return last_; }
+    value_type& value() noexcept { return v_; }
+    const held_t<H>& handle() const noexcept { return h_; }
 
 private:
-    T& value() noexcept { return v_; }
-    chan_state<T>* state() const noexcept { return access::state(h_); }
+    chan_state<value_type>* state() const noexcept { return access::state(h_); }
     template <class G>
     decltype(auto) visit(G&& g) {
         return state()->visit(std::forward<G>(g));
@@ -156,18 +194,46 @@ private:
 
     held_t<H> h_;
     held_t<V> v_;
-    held_t<F> fn_;
-    packet<T> packet_;
+    packet<value_type> packet_;
     op_status last_ = op_status::full;
+};
+
+template <class H, class V, class F>
+class send_case final : public send_op<H, V> {
+public:
+    send_case(H&& h, V&& v, F&& fn)
+        : send_op<H, V>(std::forward<H>(h), std::forward<V>(v)), fn_(std::forward<F>(fn)) {}
+    send_case(send_case&& o) : send_op<H, V>(std::move(o)), fn_(std::forward<held_t<F>>(o.fn_)) {}
+    // The same case owning its handle and function; the value is moved over, unless the source
+    // referred to an lvalue, which this one then refers to as well (see receive_case).
+    template <class H2, class V2, class F2>
+    explicit send_case(send_case<H2, V2, F2>&& o)
+        : send_op<H, V>(H(o.handle()), forward_value(o)), fn_(std::forward<F2>(o.fn_)) {}
+
+    void fire() { invoke_send(fn_, this->status() == op_status::ok); }
+
+private:
+    template <class, class, class>
+    friend class send_case;
+    template <class O>
+    static V&& forward_value(O& o) noexcept {
+        return static_cast<V&&>(o.value());
+    }
+    held_t<F> fn_;
 };
 
 template <class F>
 class otherwise_case {
 public:
     explicit otherwise_case(F&& fn) : fn_(std::forward<F>(fn)) {}
+    // The same case owning its function (see receive_case).
+    template <class F2>
+    explicit otherwise_case(otherwise_case<F2>&& o) : fn_(std::forward<F2>(o.fn_)) {}
     void fire() { detail::invoke(fn_); }
 
 private:
+    template <class>
+    friend class otherwise_case;
     held_t<F> fn_;
 };
 
@@ -296,6 +362,13 @@ public:
     // Runs a ready case, if any.
     [[nodiscard]] std::optional<std::size_t> try_select() { return wrap(run(true, nullptr)); }
 
+    // Waits from a coroutine or other asynchronous code, in Boost.Asio's completion-token model:
+    // completes as weft::async_select does, with (std::exception_ptr, index of the case that
+    // ran, or select_canceled). The selector must outlive the operation and is not used by
+    // anyone else meanwhile. Defined in weft/asio.hpp.
+    template <class Token>
+    auto async_select(Token&& token);
+
     template <class Rep, class Per>
     [[nodiscard]] std::optional<std::size_t> select_for(const std::chrono::duration<Rep, Per>& d) {
         auto deadline = detail::deadline_after(d);
@@ -336,17 +409,24 @@ private:
     }
 
     std::size_t run(bool nonblocking, const detail::clock::time_point* deadline) {
+        prepare();
+        std::size_t i =
+            detail::run_select(table_.data(), order_.data(), cases_.size(), nonblocking, deadline);
+        if (i != detail::select_none) fire(i);
+        return i;
+    }
+    // Shared with the asynchronous select (detail::selector_body, in weft/asio.hpp).
+    friend class detail::selector_body;
+    void prepare() noexcept {
         for (std::size_t i = 0; i < cases_.size(); ++i) {
             table_[i] = cases_[i]->enabled ? cases_[i]->as_case() : nullptr;
         }
-        std::size_t i =
-            detail::run_select(table_.data(), order_.data(), cases_.size(), nonblocking, deadline);
-        if (i == detail::select_none) return i;
+    }
+    void fire(std::size_t i) {
         // Disabled before its function runs: a function that throws must not leave a send case
         // armed with the moved-from value (it fires once, as documented).
         if (cases_[i]->consumed()) cases_[i]->enabled = false;
         cases_[i]->fire();
-        return i;
     }
 
     static std::optional<std::size_t> wrap(std::size_t i) {

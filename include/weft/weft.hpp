@@ -4,6 +4,7 @@
 // <weft/time.hpp>, <weft/wait_group.hpp>, <weft/go.hpp>, <weft/context.hpp>, <weft/errors.hpp>.
 #pragma once
 
+#include "broadcast.hpp"
 #include "channel.hpp"
 #include "context.hpp"
 #include "error_group.hpp"

@@ -73,6 +73,65 @@ inline std::uint64_t versions(select_case* const* cases, std::size_t n) {
     return sum;
 }
 
+// The steps of a select, shared by the blocking run_select below and by the asynchronous
+// select of weft/asio.hpp (which runs the same steps, but suspends a coroutine where a thread
+// would park).
+
+// Step 1's order: a uniformly random permutation of 0..n-1 (Fisher-Yates).
+inline void shuffle_order(std::size_t* order, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+        std::size_t j = random_below(i + 1);
+        if (j != i) order[i] = order[j];
+        order[j] = i;
+    }
+}
+
+// Step 1: polls the enabled cases in `order`; the index of the first that fired, or select_none.
+inline std::size_t poll_cases(select_case* const* cases, const std::size_t* order, std::size_t n) {
+    for (std::size_t k = 0; k < n; ++k) {
+        std::size_t i = order[k];
+        if (cases[i] && fired(cases[i]->poll())) return i;
+    }
+    return select_none;
+}
+
+// Step 3: registers `w` in the enabled cases in `order` (the random poll order too: a peer scans
+// a channel's waiters first to last, so registering in argument order would always pair the
+// first of several cases on one channel). A case that may already be ready ends the round: `w`
+// aborts itself, unless a peer selected it first. Returns how many entries of `order` were
+// visited: the ones delist_cases must undo. `self_aborted` says whether `w` aborted itself
+// (then nobody else claimed it, and nobody will wake it).
+inline std::size_t enlist_cases(select_case* const* cases, const std::size_t* order, std::size_t n,
+                                waiter& w, bool& self_aborted) {
+    std::size_t enlisted = 0;
+    self_aborted = false;
+    while (enlisted < n) {
+        select_case* c = cases[order[enlisted++]];
+        if (c && c->enlist(w)) {
+            self_aborted = w.try_select(sel_aborted);
+            break;
+        }
+    }
+    return enlisted;
+}
+
+// Step 5: unregisters `w` from the visited cases. Returns the index of the case `sel` (the final
+// value of w.selected()) names, or select_none when `w` was aborted or met a close.
+inline std::size_t delist_cases(select_case* const* cases, const std::size_t* order,
+                                std::size_t enlisted, waiter& w, std::uintptr_t sel) {
+    WEFT_ASSERT(sel != sel_waiting);
+    std::size_t chosen = select_none;
+    for (std::size_t k = 0; k < enlisted; ++k) {
+        select_case* c = cases[order[k]];
+        if (!c) continue;
+        c->delist(w);
+        if (c->id() == sel) chosen = order[k];
+    }
+    // An id is the address of one of our cases' packets: a peer only selects what we enlisted.
+    WEFT_ASSERT(sel == sel_aborted || sel == sel_closed || chosen != select_none);
+    return chosen;
+}
+
 // Runs a select over `cases` (nullptr = disabled). Returns the index of the case that fired, or
 // select_none when `nonblocking` and nothing was ready, or when `deadline` passed.
 // `order` is scratch space of n entries.
@@ -85,12 +144,8 @@ inline std::size_t run_select(select_case* const* cases, std::size_t* order, std
     // Go's `select { case <-c: ... default: }`: one poll, no shuffle, no snapshot needed.
     if (nonblocking && enabled == 1) return fired(cases[last]->poll()) ? last : select_none;
     for (;;) {
-        // 1. Poll. Fisher-Yates: the poll order is a uniformly random permutation.
-        for (std::size_t i = 0; i < n; ++i) {
-            std::size_t j = random_below(i + 1);
-            if (j != i) order[i] = order[j];
-            order[j] = i;
-        }
+        // 1. Poll in a uniformly random order.
+        shuffle_order(order, n);
         // 2. Nothing ready: give up if nonblocking or past the deadline. On that last look
         // the poll must see all channels at one instant, as
         // Go's (which locks them all) does: otherwise c2 can be seen empty, then c2 filled and
@@ -99,40 +154,20 @@ inline std::size_t run_select(select_case* const* cases, std::size_t* order, std
         const bool last_look = nonblocking || (deadline && clock::now() >= *deadline);
         const bool validate = last_look && enabled > 1;
         std::uint64_t before = validate ? versions(cases, n) : 0;
-        for (std::size_t k = 0; k < n; ++k) {
-            std::size_t i = order[k];
-            if (cases[i] && fired(cases[i]->poll())) return i;
-        }
+        if (std::size_t i = poll_cases(cases, order, n); i != select_none) return i;
         if (last_look) {
             if (validate && versions(cases, n) != before) continue;
             return select_none;
         }
 
-        // 3. Register in the random poll order too: a peer scans a channel's waiters first to
-        // last, so registering in argument order would always pair the first of several cases
-        // on one channel.
+        // 3. Register.
         waiter w;
-        std::size_t enlisted = 0;
-        while (enlisted < n) {
-            select_case* c = cases[order[enlisted++]];
-            if (c && c->enlist(w)) {
-                w.try_select(sel_aborted);
-                break;
-            }
-        }
+        bool self_aborted;
+        const std::size_t enlisted = enlist_cases(cases, order, n, w, self_aborted);
         // 4. Wait: spin, yield, then park.
         std::uintptr_t sel = w.wait_until(deadline);
-        WEFT_ASSERT(sel != sel_waiting);
         // 5. Unregister from every case enlisted; the id says which one was selected.
-        std::size_t chosen = select_none;
-        for (std::size_t k = 0; k < enlisted; ++k) {
-            select_case* c = cases[order[k]];
-            if (!c) continue;
-            c->delist(w);
-            if (c->id() == sel) chosen = order[k];
-        }
-        // An id is the address of one of our cases' packets: a peer only selects what we enlisted.
-        WEFT_ASSERT(sel == sel_aborted || sel == sel_closed || chosen != select_none);
+        std::size_t chosen = delist_cases(cases, order, enlisted, w, sel);
         // 6. Aborted or closed: back to 1. Selected: accept(); a failed retry also goes back.
         if (chosen != select_none && fired(cases[chosen]->accept())) return chosen;
     }

@@ -66,6 +66,9 @@ class waiter {
 public:
     // Throws std::bad_alloc only where parker::current() does: on a thread's first wait.
     waiter() : wake_{&unpark_thread, parker::current()} {}
+    // A waiter whose owner is not a parked thread (a suspended coroutine: weft/asio.hpp). It is
+    // never waited on with wait_until(); `h` is called once, by whoever selects it.
+    explicit waiter(wake_handle h) noexcept : wake_(h) {}
     waiter(const waiter&) = delete;
     waiter& operator=(const waiter&) = delete;
     // An operation leaves only once its outcome is decided (a waiter nobody can select any more
@@ -73,6 +76,14 @@ public:
     ~waiter() { WEFT_ASSERT(selected_.load(std::memory_order_relaxed) != sel_waiting); }
 
     wake_handle wake() const noexcept { return wake_; }
+
+    // Makes a decided waiter claimable again for the next round of an operation that does not
+    // live in one frame (weft/asio.hpp). Only when no list holds it: nobody can select it now.
+    // release: whoever claims it next sees what the owner wrote before re-arming.
+    void rearm() noexcept {
+        WEFT_ASSERT(selected_.load(std::memory_order_relaxed) != sel_waiting);
+        selected_.store(sel_waiting, std::memory_order_release);
+    }
 
     // Claims this waiter for `sel`; false if someone else already did.
     bool try_select(std::uintptr_t sel) noexcept {
@@ -95,6 +106,7 @@ public:
             if (std::uintptr_t s = selected(); s != sel_waiting) return s;
             b.snooze();
         }
+        WEFT_ASSERT(wake_.fn == &unpark_thread);  // only a thread's waiter is waited on
         parker* p = static_cast<parker*>(wake_.arg);
         for (;;) {
             if (std::uintptr_t s = selected(); s != sel_waiting) return s;
