@@ -483,6 +483,29 @@ TEST_CASE(
     CHECK(*buffered.receive() == 5);
 }
 
+TEST_CASE("a parked operation's cancellation slot is let go when its io_context is destroyed") {
+    // The signal outlives the context: emitting on it afterwards must reach nobody (the
+    // operation's canceller was removed with it).
+    net::cancellation_signal sig;
+    weft::channel<int> ch(0);
+    {
+        net::io_context ioc;
+        net::co_spawn(
+            ioc,
+            [&]() -> awaitable<void> {
+                (void)co_await ch.async_receive(
+                    net::bind_cancellation_slot(sig.slot(), use_awaitable));
+            },
+            net::detached);
+        weft_test::watchdog w("park, then destroy");
+        ioc.run_for(20ms);
+        CHECK(sig.slot().has_handler());
+    }
+    CHECK(!sig.slot().has_handler());
+    sig.emit(net::cancellation_type::terminal);  // a use after free under ASan, if it were kept
+    CHECK(ch.try_send(1).status == weft::op_status::full);
+}
+
 TEST_CASE("a stopped io_context, then destroyed while a thread races to wake its coroutines") {
     // Threads hand values to parked coroutines while the context is destroyed: each operation is
     // either withdrawn or its step posted and then destroyed; no value is lost in between: a

@@ -211,7 +211,9 @@ private:
         step(step&& o) noexcept : op_(std::exchange(o.op_, nullptr)) {}
         step& operator=(step&&) = delete;
         ~step() {
-            if (op_) destroy(op_);
+            if (!op_) return;
+            op_->clear_slot();  // the handler never ran: its slot still holds our canceller
+            destroy(op_);
         }
         void operator()() { std::exchange(op_, nullptr)->on_step(); }
 
@@ -232,6 +234,10 @@ private:
         std::allocator_traits<allocator_type>::deallocate(alloc, op, 1);
     }
 
+    void clear_slot() noexcept {
+        auto slot = net::get_associated_cancellation_slot(handler_);
+        if (slot.is_connected()) slot.clear();
+    }
     void install_cancellation() {
         auto slot = net::get_associated_cancellation_slot(handler_);
         if (slot.is_connected()) slot.template emplace<canceller>(this);
@@ -269,6 +275,12 @@ private:
                 return finish(i, initiating);
             if (cancel_requested_.load(std::memory_order_relaxed))
                 return finish(select_canceled, initiating);
+            if (!registry_) {
+                // Before the first registration in a channel: nothing can fail once we are in.
+                registry_ =
+                    &net::use_service<async_registry>(net::query(work_, net::execution::context));
+                registry_->add(this);
+            }
             // relaxed: the release of rearm() publishes it to whoever claims the waiter.
             gate_.store(gate_initiating, std::memory_order_relaxed);
             waiter_.rearm();
@@ -283,11 +295,6 @@ private:
                 // Nobody else claimed us, so nobody will wake us: take back and go round.
                 (void)delist_cases(cases, order, enlisted_, waiter_, sel_aborted);
                 continue;
-            }
-            if (!registry_) {
-                registry_ =
-                    &net::use_service<async_registry>(net::query(work_, net::execution::context));
-                registry_->add(this);
             }
             // acq_rel: a waker's CAS that failed against this sees our registration done; ours
             // failing means a wake came during registration, and we post the step for it.
@@ -341,8 +348,7 @@ private:
 
     // On the handler's executor: make the arguments, free the operation, call the handler.
     void complete() {
-        auto slot = net::get_associated_cancellation_slot(handler_);
-        if (slot.is_connected()) slot.clear();
+        clear_slot();
         auto args = body_.result(fired_);
         Handler h(std::move(handler_));
         destroy(this);
@@ -353,6 +359,7 @@ private:
         if (waiter_.try_select(sel_aborted)) {
             (void)delist_cases(body_.cases(), body_.order(), enlisted_, waiter_, sel_aborted);
             registry_ = nullptr;  // the registry took us out already
+            clear_slot();         // nobody runs the context now: no emitter races this
             destroy(this);
             return;
         }
