@@ -48,13 +48,7 @@ func cancelFanoutRound(n int) time.Duration {
 		go func() {
 			ready.Done()
 			<-done
-			d := int64(time.Since(start))
-			for {
-				old := atomic.LoadInt64(&last)
-				if d <= old || atomic.CompareAndSwapInt64(&last, old, d) {
-					break
-				}
-			}
+			storeLatest(&last, int64(time.Since(start)))
 			woken.Done()
 		}()
 	}
