@@ -27,6 +27,9 @@ RULES = [
      ["examples/importer/CMakeLists.txt", "examples/importer/meson.build"]),
     ("examples/importer/tests", "*.cpp",
      ["examples/importer/CMakeLists.txt", "examples/importer/meson.build"]),
+    ("examples/chat", "*.cpp", ["examples/chat/CMakeLists.txt", "examples/chat/meson.build"]),
+    ("examples/chat/tests", "*.cpp",
+     ["examples/chat/CMakeLists.txt", "examples/chat/meson.build"]),
     ("examples/importer/fuzz", "*.cpp",
      ["examples/importer/CMakeLists.txt", "examples/importer/meson.build"]),
     # Public headers, each compiled alone by the header_alone tests; named from include/.
