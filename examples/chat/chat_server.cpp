@@ -117,8 +117,12 @@ bool valid_nick(std::string_view n) {
 // What the three coroutines of one session share; it lives in session()'s frame, which
 // outlives them.
 struct session_state {
-    session_state(std::shared_ptr<server::state> s, tcp::socket so, weft::cancelable<weft::cancel_func> c)
-        : st(std::move(s)), sock(std::move(so)), ctx(std::move(c.ctx)), cancel(std::move(c.cancel)) {}
+    session_state(std::shared_ptr<server::state> s, tcp::socket so,
+                  weft::cancelable<weft::cancel_func> c)
+        : st(std::move(s)),
+          sock(std::move(so)),
+          ctx(std::move(c.ctx)),
+          cancel(std::move(c.cancel)) {}
 
     std::shared_ptr<server::state> st;
     tcp::socket sock;
@@ -143,8 +147,9 @@ awaitable<void> reply(session_state& s, std::string text) {
 awaitable<void> read_lines(session_state& s) {
     std::string buf;
     for (;;) {
-        auto [ec, n] = co_await net::async_read_until(
-            s.sock, net::dynamic_buffer(buf, s.st->opt.max_line), '\n', net::as_tuple(use_awaitable));
+        auto [ec, n] =
+            co_await net::async_read_until(s.sock, net::dynamic_buffer(buf, s.st->opt.max_line),
+                                           '\n', net::as_tuple(use_awaitable));
         if (ec) break;
         std::string text = buf.substr(0, n - 1);
         buf.erase(0, n);
@@ -210,8 +215,8 @@ awaitable<void> close_on_done(session_state& s) {
 awaitable<void> session(std::shared_ptr<server::state> st, tcp::socket sock,
                         weft::context server_ctx) {
     session_state s(st, std::move(sock), weft::with_cancel(server_ctx));
-    auto sub = st->room.subscribe(
-        {.capacity = st->opt.buffer, .policy = weft::slow_policy::disconnect});
+    auto sub =
+        st->room.subscribe({.capacity = st->opt.buffer, .policy = weft::slow_policy::disconnect});
     std::tie(s.id, s.nick) = st->join(sub, s.cancel);
     st->say("* " + s.nick + " joined");  // after subscribe: the member sees it too
 

@@ -51,17 +51,17 @@ namespace chat {
 using line = std::shared_ptr<const std::string>;
 
 struct options {
-    std::size_t buffer = 256;       // lines a member may fall behind before it is cut off
-    std::size_t max_line = 4096;    // longest input line, in bytes; longer ends the session
-    int send_buffer = 0;            // SO_SNDBUF of each connection in bytes; 0: the system's
+    std::size_t buffer = 256;     // lines a member may fall behind before it is cut off
+    std::size_t max_line = 4096;  // longest input line, in bytes; longer ends the session
+    int send_buffer = 0;          // SO_SNDBUF of each connection in bytes; 0: the system's
 };
 
 // Counters since start(): a snapshot.
 struct stats {
-    std::uint64_t sessions = 0;     // connections accepted
-    std::uint64_t active = 0;       // sessions not yet ended
-    std::uint64_t messages = 0;     // lines said to the room
-    std::uint64_t too_slow = 0;     // sessions cut off because their buffer was full
+    std::uint64_t sessions = 0;  // connections accepted
+    std::uint64_t active = 0;    // sessions not yet ended
+    std::uint64_t messages = 0;  // lines said to the room
+    std::uint64_t too_slow = 0;  // sessions cut off because their buffer was full
 };
 
 class server {

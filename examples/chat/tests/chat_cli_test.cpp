@@ -37,7 +37,8 @@ void serve_and_stop(const std::vector<std::string>& args, int sig) {
     (void)idle.line();  // its join: it is a member
     b.send_raw("an unfinished line");
     a.send("hello");
-    CHECK(b.lines_until("<ann> hello") == std::vector<std::string>{"* guest3 joined", "<ann> hello"});
+    CHECK(b.lines_until("<ann> hello") ==
+          std::vector<std::string>{"* guest3 joined", "<ann> hello"});
 
     server.signal(sig);
     CHECK(server.wait() == 0);

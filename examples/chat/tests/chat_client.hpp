@@ -142,9 +142,7 @@ public:
     // Lines up to and including the first equal to `want`.
     std::vector<std::string> lines_until(std::string_view want) {
         std::vector<std::string> seen;
-        do {
-            seen.push_back(line());
-        } while (seen.back() != want);
+        do { seen.push_back(line()); } while (seen.back() != want);
         return seen;
     }
     // Reads until the server closes the connection; returns the lines that came first.

@@ -127,8 +127,9 @@ TEST_CASE("every member hears every line in each sender's order, with join and l
     CHECK(s.too_slow == 0);
 }
 
-TEST_CASE("commands: replies reach the sender alone; a nick is unique; an overlong line ends "
-          "the session") {
+TEST_CASE(
+    "commands: replies reach the sender alone; a nick is unique; an overlong line ends "
+    "the session") {
     weft_test::watchdog w("chat: commands");
     running_room room({.max_line = 64});
     client a(room.port());
