@@ -136,7 +136,8 @@ TEST_CASE(
     chat_test::join_as(a, "ann");
     client b(room.port());
     chat_test::join_as(b, "bob");
-    (void)a.lines_until("* guest2 is now known as bob");
+    CHECK(a.lines_until("* guest2 is now known as bob") ==
+          std::vector<std::string>{"* guest2 joined", "* guest2 is now known as bob"});
 
     a.send("/nick bob");
     CHECK(a.line() == "* nick taken: bob");
