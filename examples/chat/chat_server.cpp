@@ -225,8 +225,8 @@ awaitable<void> session(std::shared_ptr<server::state> st, tcp::socket sock,
     st->leave(s.id);
     const bool slow = sub.disconnected();
     if (slow) st->too_slow.fetch_add(1, std::memory_order_relaxed);
+    st->active.fetch_sub(1, std::memory_order_relaxed);  // before a member can hear it left
     if (!server_ctx.err()) st->say("* " + s.nick + " left" + (slow ? " (too slow)" : ""));
-    st->active.fetch_sub(1, std::memory_order_relaxed);
 }
 
 awaitable<void> accept_loop(std::shared_ptr<server::state> st, weft::context ctx) {

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -189,12 +190,13 @@ struct conversation {
 // Each talker k says `count` lines "<nicks[k]>:<i>" (then `pad` bytes of padding) with at
 // most `window` of its own lines not yet heard back (the room echoes a line to its sender, so
 // every talker must also be a listener), so no member falls far behind while every listener
-// reads. Returns when every listener heard every line of every talker; fails when a listener
-// is disconnected, or after the step limit passes without progress.
+// reads. Calls `midway` once, when the first talker has said half its lines. Returns when every
+// listener heard every line of every talker; fails when a listener is disconnected, or after
+// the step limit passes without progress.
 inline conversation converse(const std::vector<client*>& talkers,
                              const std::vector<std::string>& nicks,
                              const std::vector<client*>& listeners, int count, int window,
-                             std::size_t pad = 0) {
+                             std::size_t pad = 0, const std::function<void()>& midway = {}) {
     const std::string padding = pad ? " " + std::string(pad - 1, '.') : std::string();
     conversation r;
     r.heard.resize(listeners.size());
@@ -203,6 +205,7 @@ inline conversation converse(const std::vector<client*>& talkers,
     for (std::size_t k = 0; k < nicks.size(); ++k) talker_of["<" + nicks[k] + "> "] = k;
     std::vector<std::vector<int>> got(listeners.size(), std::vector<int>(talkers.size(), 0));
     std::size_t complete = 0;
+    bool midway_done = false;
     auto last_progress = clock::now();
     while (complete < listeners.size()) {
         for (std::size_t k = 0; k < talkers.size(); ++k) {
@@ -233,6 +236,10 @@ inline conversation converse(const std::vector<client*>& talkers,
                 }
                 if (listeners[j] == talkers[t->second]) ++echoed[t->second];
             }
+        }
+        if (midway && !midway_done && said[0] >= count / 2) {
+            midway_done = true;
+            midway();
         }
         if (moved) last_progress = clock::now();
         if (clock::now() - last_progress > step_limit()) fail("converse: no progress");
