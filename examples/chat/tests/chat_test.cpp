@@ -213,7 +213,7 @@ TEST_CASE("128 members at once") {
     running_room room({.buffer = 1024});
     std::vector<std::string> nicks;
     auto cs = members(room, 128, "m", nicks);
-    const int count = static_cast<int>(weft_test::scale(40));
+    const int count = static_cast<int>(weft_test::scale(20));
     const auto conv = chat_test::converse(raw(cs), nicks, raw(cs), count, 2);
     for (std::size_t j = 0; j < cs.size(); ++j) {
         for (const auto& nick : nicks) {
