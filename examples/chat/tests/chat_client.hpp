@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
@@ -187,12 +188,12 @@ struct conversation {
     std::vector<std::vector<std::string>> heard;  // per listener, in arrival order
 };
 
-// Each talker k says `count` lines "<nicks[k]>:<i>" (then `pad` bytes of padding) with at
-// most `window` of its own lines not yet heard back (the room echoes a line to its sender, so
-// every talker must also be a listener), so no member falls far behind while every listener
-// reads. Calls `midway` once, when the first talker has said half its lines. Returns when every
-// listener heard every line of every talker; fails when a listener is disconnected, or after
-// the step limit passes without progress.
+// Each talker k says `count` lines "<nicks[k]>:<i>" (then `pad` bytes of padding), at most
+// `window` lines ahead of the slowest listener's hearing of its lines, so no listener falls
+// more than talkers x window lines behind (the server would cut it off) however the machine
+// schedules the server's threads. Calls `midway` once, when the first talker has said half its
+// lines. Returns when every listener heard every line of every talker; fails when a listener
+// is disconnected, or after the step limit passes without progress.
 inline conversation converse(const std::vector<client*>& talkers,
                              const std::vector<std::string>& nicks,
                              const std::vector<client*>& listeners, int count, int window,
@@ -200,7 +201,7 @@ inline conversation converse(const std::vector<client*>& talkers,
     const std::string padding = pad ? " " + std::string(pad - 1, '.') : std::string();
     conversation r;
     r.heard.resize(listeners.size());
-    std::vector<int> said(talkers.size(), 0), echoed(talkers.size(), 0);
+    std::vector<int> said(talkers.size(), 0);
     std::map<std::string, std::size_t> talker_of;
     for (std::size_t k = 0; k < nicks.size(); ++k) talker_of["<" + nicks[k] + "> "] = k;
     std::vector<std::vector<int>> got(listeners.size(), std::vector<int>(talkers.size(), 0));
@@ -209,7 +210,9 @@ inline conversation converse(const std::vector<client*>& talkers,
     auto last_progress = clock::now();
     while (complete < listeners.size()) {
         for (std::size_t k = 0; k < talkers.size(); ++k) {
-            while (said[k] < count && said[k] - echoed[k] < window) {
+            int heard_by_all = count;
+            for (const auto& g : got) heard_by_all = std::min(heard_by_all, g[k]);
+            while (said[k] < count && said[k] - heard_by_all < window) {
                 talkers[k]->send(nicks[k] + ":" + std::to_string(said[k]++) + padding);
             }
         }
@@ -234,7 +237,6 @@ inline conversation converse(const std::vector<client*>& talkers,
                     for (int g : got[j]) all = all && g == count;
                     if (all) ++complete;
                 }
-                if (listeners[j] == talkers[t->second]) ++echoed[t->second];
             }
         }
         if (midway && !midway_done && said[0] >= count / 2) {
