@@ -688,3 +688,6 @@ context_signal(const context&, Executor, boost::asio::cancellation_type)
 }
 
 WEFT_END_NAMESPACE
+
+// Asynchronous waits of the synchronization patterns (semaphore, rate limiter).
+#include "detail/asio_sync.hpp"

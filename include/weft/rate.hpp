@@ -293,6 +293,20 @@ public:
     [[nodiscard]] std::error_code wait(const context& ctx) { return wait_n(ctx, 1); }
     [[nodiscard]] std::error_code wait_n(const context& ctx, int n);
 
+    // Waits asynchronously until n tokens are due, in Boost.Asio's universal model (defined in
+    // weft/asio.hpp, which must be included to use them). Completes with a std::error_code: {}
+    // with the tokens taken, rate_errc::exceeds_burst (n > burst() and the limit is not inf),
+    // std::errc::invalid_argument (n < 0), or context_errc::canceled when the operation was
+    // canceled through its handler's cancellation slot before the tokens were received: then
+    // they go back, as a rate_permit's do. An execution context's shutdown withdraws a pending
+    // wait the same way. async_wait(token) is async_wait_n(1, token).
+    template <class Token>
+    auto async_wait(Token&& token) {
+        return async_wait_n(1, std::forward<Token>(token));
+    }
+    template <class Token>
+    auto async_wait_n(int n, Token&& token);
+
     // A select case for n tokens: see rate_permit. permit() is permit_n(1).
     [[nodiscard]] rate_permit permit() { return permit_n(1); }
     [[nodiscard]] rate_permit permit_n(int n) {

@@ -47,6 +47,10 @@
 //   granted, it leaves the queue (and, if it was the head, lets the waiters behind it be
 //   re-examined); granted, it hands the tokens back, as x/sync does since go.dev/issue/63615, so
 //   the outcome does not depend on which case select happened to see first.
+// - An asynchronous acquire (async_acquire, weft/asio.hpp) queues the same waiter, on the heap,
+//   owned by its pending operation (queued_acquire); granted means its ready channel is closed,
+//   as for a thread, and a canceled or shut-down operation withdraws it as a canceled thread
+//   does.
 #pragma once
 
 #include <cstddef>
@@ -55,6 +59,7 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <variant>
 
 #include "channel.hpp"
@@ -85,6 +90,17 @@ public:
     // Takes n tokens, waiting as long as it takes. n > capacity() waits forever (Go's
     // Acquire(context.Background(), n) does too).
     void acquire(std::int64_t n) { (void)acquire_impl(nullptr, checked(n, "acquire")); }
+
+    // Takes n tokens asynchronously, in Boost.Asio's universal model (defined in weft/asio.hpp,
+    // which must be included to use it): completes with a std::error_code, {} with the tokens, or
+    // context_errc::canceled with nothing taken when the operation was canceled through its
+    // handler's cancellation slot (bind_cancellation_slot, awaitable operators, a
+    // weft::context_signal). Threads and asynchronous operations share one FIFO queue. A grant
+    // that crosses the cancellation wins, as in channel operations: then it completes with the
+    // tokens. n > capacity() completes only when canceled. The semaphore must outlive the
+    // operation; an execution context's shutdown withdraws it (nothing taken).
+    template <class Token>
+    auto async_acquire(std::int64_t n, Token&& token);
 
     // Takes n tokens if they are free and nobody is waiting; never waits.
     [[nodiscard]] bool try_acquire(std::int64_t n) {
@@ -192,13 +208,19 @@ private:
             return {};
         }
         const std::error_code ec = ctx->err();
+        withdraw(w);
+        return ec;
+    }
+
+    // A canceled owner takes w out of the queue, or, if a grant crossed the cancellation, hands
+    // its tokens back (to whoever fits now). Pre: w queued or granted, mu_ NOT held.
+    void withdraw(waiter& w) noexcept {
         wake_list woken;
         bool granted;
         {
             std::lock_guard lock(mu_);
             granted = w.granted;
             if (granted) {
-                // A grant crossed the cancellation: give the tokens back (to whoever fits now).
                 cur_ -= w.n;
                 grant(woken);
             } else {
@@ -210,10 +232,32 @@ private:
             }
         }
         wake(woken);
-        // Our granter may still be reading w until it closes w.ready: w must outlive that.
+        // Our granter may still be reading w until it closes w.ready: w must outlive that. It
+        // holds no lock and blocks on nothing then, so this wait is a moment.
         if (granted) (void)w.ready.receive();
-        return ec;
     }
+
+    // The waiter of an asynchronous acquire (async_acquire), on the heap: the operation owns it.
+    // Destroyed unless claim()ed - canceled, or its execution context shut down - it is
+    // withdrawn, so nothing is taken.
+    class queued_acquire {
+    public:
+        queued_acquire(semaphore& s, std::int64_t n) : s_(&s), w_(new waiter(n)) {}
+        queued_acquire(queued_acquire&& o) noexcept : s_(o.s_), w_(std::exchange(o.w_, nullptr)) {}
+        queued_acquire& operator=(queued_acquire&&) = delete;
+        ~queued_acquire() {
+            if (!w_) return;
+            s_->withdraw(*w_);
+            delete w_;
+        }
+        waiter& get() const noexcept { return *w_; }
+        // The waiter's ready channel was closed: it was granted and the tokens are the owner's.
+        void claim() noexcept { delete std::exchange(w_, nullptr); }
+
+    private:
+        semaphore* s_;
+        waiter* w_;
+    };
 
     // Pre: mu_ held.
     bool fits(std::int64_t n) const noexcept { return head_ == nullptr && size_ - cur_ >= n; }
