@@ -59,10 +59,10 @@ TEST_CASE("async_acquire: free tokens complete at once, later, on the executor")
     std::error_code ec = std::make_error_code(std::errc::io_error);
     bool in_initiation = true;
     bool ran_late = false;
-    sem.async_acquire(2, [&](std::error_code e) {
-        ec = e;
-        ran_late = !in_initiation;
-    });
+    sem.async_acquire(2, net::bind_executor(ioc, [&](std::error_code e) {
+                          ec = e;
+                          ran_late = !in_initiation;
+                      }));
     in_initiation = false;
     CHECK(!sem.try_acquire(2));  // taken already, before the handler runs
     run(ioc, "free tokens");

@@ -1,9 +1,11 @@
 // weft/detail/asio_sync.hpp - the asynchronous waits of weft's synchronization patterns, in
-// Boost.Asio's universal model: semaphore::async_acquire and rate_limiter::async_wait_n. Included
+// Boost.Asio's universal model: semaphore::async_acquire, rate_limiter::async_wait_n and
+// future::async_get. Included
 // by weft/asio.hpp (after its definitions of async_receive), never alone.
 //
 // Each is built on a channel receive (async_receive), as the blocking forms are built on
-// receive and select: a semaphore waiter's ready channel, a rate permit's timer channel. So
+// receive and select: a semaphore waiter's ready channel, a rate permit's timer channel, a
+// future's channel. So
 // completion, cancellation and shutdown are async_receive's (weft/asio.hpp), and the pattern's
 // own state is held by an RAII object inside the receive's handler.
 //
@@ -18,9 +20,12 @@
 
 #include <boost/asio/associator.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/system/system_error.hpp>
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <mutex>
 #include <system_error>
 #include <utility>
@@ -28,6 +33,7 @@
 
 #include "../channel.hpp"
 #include "../errors.hpp"
+#include "../future.hpp"
 #include "../rate.hpp"
 #include "../semaphore.hpp"
 #include "config.hpp"
@@ -52,6 +58,16 @@ public:
 
 private:
     Adapt adapt_;
+};
+
+// What future<R>::async_get completes with.
+template <class R>
+struct future_signature {
+    using type = void(std::exception_ptr, R);
+};
+template <>
+struct future_signature<void> {
+    using type = void(std::exception_ptr);
 };
 
 }  // namespace detail
@@ -129,6 +145,37 @@ auto rate_limiter::async_wait_n(int n, Token&& token) {
                 std::move(handler), std::move(adapt)));
         },
         token, n);
+}
+
+template <class R>
+template <class Token>
+auto future<R>::async_get(Token&& token) const {
+    using signature = typename detail::future_signature<R>::type;
+    return boost::asio::async_initiate<Token, signature>(
+        [](auto handler, receiver<outcome<R>> ch) {
+            using handler_type = decltype(handler);
+            auto adapt = [](handler_type h, receive_result<outcome<R>> r) {
+                std::exception_ptr e;
+                if (r.status == op_status::canceled) {
+                    e = std::make_exception_ptr(
+                        boost::system::system_error(boost::asio::error::operation_aborted));
+                } else if (!r) {
+                    e = std::make_exception_ptr(broken_promise());
+                } else if (!r->has_value()) {
+                    e = r->exception();
+                } else if constexpr (!std::is_void_v<R>) {
+                    return std::move(h)(nullptr, std::move(*r).get());
+                }
+                if constexpr (std::is_void_v<R>) {
+                    std::move(h)(std::move(e));
+                } else {
+                    std::move(h)(std::move(e), R());  // Asio's rule: a value beside an error
+                }
+            };
+            ch.async_receive(detail::adapted_handler<handler_type, decltype(adapt)>(
+                std::move(handler), std::move(adapt)));
+        },
+        token, ch_);
 }
 
 WEFT_END_NAMESPACE
