@@ -8,6 +8,13 @@
 //
 //   Pool/post/weft/workers:W            worker_pool::post, then shutdown() (drain + join)
 //   Pool/submit/weft/workers:W          worker_pool::submit (a std::future per task, dropped)
+//   Pool/submit/weft_future/workers:W   worker_pool::post of a task that sets a weft::promise
+//                                       (what submit costs with weft::future, not std::future)
+//   Pool/post/weft_co/workers:W         co_worker_pool: W worker coroutines and one submitting
+//                                       coroutine (async_post) on an io_context run by 2
+//                                       threads, then async_shutdown (WEFT_BENCH_HAVE_BOOST_ASIO)
+//   Pool/submit/weft_co/workers:W       the same with async_submit (a weft::future per task,
+//                                       dropped)
 //   Pool/post/mutexcv/workers:W         a std::function queue under one mutex + condvar
 //   Pool/post/asio/workers:W            boost::asio::post on a thread_pool(W), then join()
 //                                                                (WEFT_BENCH_HAVE_BOOST_ASIO)
@@ -25,6 +32,7 @@
 //       --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 
+#include <weft/future.hpp>
 #include <weft/worker_pool.hpp>
 
 #include <condition_variable>
@@ -44,8 +52,14 @@
 #include <oneapi/tbb/task_group.h>
 #endif
 #if WEFT_BENCH_HAVE_BOOST_ASIO
+#include <weft/co_worker_pool.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #endif
 
 namespace {
@@ -82,6 +96,49 @@ void weft_submit(benchmark::State& st) {
         return pool.stats().completed == static_cast<std::size_t>(n);
     });
 }
+
+void weft_submit_future(benchmark::State& st) {
+    drive(st, [w = workers_of(st)](std::int64_t n) {
+        weft::worker_pool pool(w, queue_capacity);
+        for (std::int64_t i = 0; i < n; ++i) {
+            weft::promise<void> p;
+            (void)p.get_future();
+            pool.post([p = std::move(p)]() mutable { p.set_value(); });
+        }
+        pool.shutdown();
+        return pool.stats().completed == static_cast<std::size_t>(n);
+    });
+}
+
+#if WEFT_BENCH_HAVE_BOOST_ASIO
+// One submitting coroutine and W worker coroutines on an io_context run by 2 threads, the Go
+// twin's GOMAXPROCS=2 with one submitting goroutine.
+template <bool Submit>
+void weft_co(benchmark::State& st) {
+    drive(st, [w = workers_of(st)](std::int64_t n) {
+        namespace net = boost::asio;
+        net::io_context ioc;
+        weft::co_worker_pool pool(ioc.get_executor(), w, queue_capacity);
+        net::co_spawn(
+            ioc,
+            [&]() -> net::awaitable<void> {
+                for (std::int64_t i = 0; i < n; ++i) {
+                    if constexpr (Submit) {
+                        (void)co_await pool.async_submit([] {}, net::use_awaitable);
+                    } else {
+                        co_await pool.async_post([] {}, net::use_awaitable);
+                    }
+                }
+                co_await pool.async_shutdown(net::use_awaitable);
+            },
+            net::detached);
+        std::thread other([&] { ioc.run(); });
+        ioc.run();
+        other.join();
+        return pool.stats().completed == static_cast<std::size_t>(n);
+    });
+}
+#endif
 
 // The textbook pool: an unbounded deque of std::function under one mutex, one condvar.
 class mutexcv_pool {
@@ -182,6 +239,11 @@ void add(const std::string& name, void (*fn)(benchmark::State&), bool per_worker
 [[maybe_unused]] const bool registered = [] {
     add("Pool/post/weft", weft_post);
     add("Pool/submit/weft", weft_submit);
+    add("Pool/submit/weft_future", weft_submit_future);
+#if WEFT_BENCH_HAVE_BOOST_ASIO
+    add("Pool/post/weft_co", weft_co<false>);
+    add("Pool/submit/weft_co", weft_co<true>);
+#endif
     add("Pool/post/mutexcv", mutexcv_post);
 #if WEFT_BENCH_HAVE_BOOST_ASIO
     add("Pool/post/asio", asio_post);

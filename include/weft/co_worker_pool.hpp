@@ -91,6 +91,11 @@ struct is_awaitable : std::false_type {};
 template <class T, class E>
 struct is_awaitable<boost::asio::awaitable<T, E>> : std::true_type {};
 
+template <class T>
+struct is_use_awaitable : std::false_type {};
+template <class E>
+struct is_use_awaitable<boost::asio::use_awaitable_t<E>> : std::true_type {};
+
 template <class F>
 using co_invoke_t = std::invoke_result_t<std::decay_t<F>>;
 
@@ -204,6 +209,7 @@ public:
     // Queues f, suspending while the queue is full. Completes with (std::exception_ptr):
     // null, or pool_closed, or Asio's operation_aborted when canceled (f not run).
     template <class F, class Token>
+        requires(!detail::is_use_awaitable<std::decay_t<Token>>::value)
     auto async_post(F&& f, Token&& token) {
         return boost::asio::async_initiate<Token, void(std::exception_ptr)>(
             [](auto handler, channel<task> q, task t) {
@@ -215,6 +221,7 @@ public:
     // As async_post, with a future of the result: completes with (std::exception_ptr,
     // future<R>), the future valid iff the exception is null.
     template <class F, class Token, class R = detail::co_result_t<F>>
+        requires(!detail::is_use_awaitable<std::decay_t<Token>>::value)
     auto async_submit(F&& f, Token&& token) {
         promise<R> p;
         future<R> fut = p.get_future();
@@ -227,6 +234,33 @@ public:
                           });
             },
             token, s_->queue, make_submit<R>(std::forward<F>(f), std::move(p)), std::move(fut));
+    }
+
+    // With use_awaitable, async_post and async_submit are nested coroutines that send at once
+    // when the queue has room, without a trip through the executor (a Go send on a buffered
+    // channel does not yield either), and suspend in async_send only while it is full. Same
+    // results, exceptions thrown as use_awaitable throws them, same cancellation.
+    // f is taken by value: the coroutine may start after the caller's expression has ended.
+    // The pool must outlive the awaitable.
+    template <class F, class Executor>
+    boost::asio::awaitable<void, Executor> async_post(F f, boost::asio::use_awaitable_t<Executor>) {
+        auto r = s_->queue.try_send(make_post(std::move(f)));
+        if (r.status == op_status::full)
+            co_await send_now<Executor>(s_->queue, std::move(*r.value));
+        else
+            throw_unless_sent(r.status);
+    }
+    template <class F, class Executor, class R = detail::co_result_t<F>>
+    boost::asio::awaitable<future<R>, Executor> async_submit(
+        F f, boost::asio::use_awaitable_t<Executor>) {
+        promise<R> p;
+        future<R> fut = p.get_future();
+        auto r = s_->queue.try_send(make_submit<R>(std::move(f), std::move(p)));
+        if (r.status == op_status::full)
+            co_await send_now<Executor>(s_->queue, std::move(*r.value));
+        else
+            throw_unless_sent(r.status);
+        co_return fut;
     }
 
     // --- ending ---
@@ -404,6 +438,21 @@ private:
         }
         // acq_rel: the last worker's close happens after every worker's counts.
         if (s.live.fetch_sub(1, std::memory_order_acq_rel) == 1) (void)s.exited.close();
+    }
+
+    // From a coroutine frame: a send that suspends only while the queue is full.
+    template <class Executor>
+    static boost::asio::awaitable<void, Executor> send_now(const channel<task>& q, task t) {
+        auto r = q.try_send(std::move(t));
+        if (r.status == op_status::full)
+            r = co_await q.async_send(std::move(*r.value),
+                                      boost::asio::use_awaitable_t<Executor>());
+        throw_unless_sent(r.status);
+    }
+    static void throw_unless_sent(op_status st) {
+        if (st == op_status::closed) throw pool_closed();
+        if (st != op_status::ok)
+            throw boost::system::system_error(boost::asio::error::operation_aborted);
     }
 
     // Sends t from a coroutine: at once if there is room (completing later, on the handler's
