@@ -7,9 +7,7 @@
 // real_time is ns per task and the pool's start-up and join are amortised over 1M tasks.
 //
 //   Pool/post/weft/workers:W            worker_pool::post, then shutdown() (drain + join)
-//   Pool/submit/weft/workers:W          worker_pool::submit (a std::future per task, dropped)
-//   Pool/submit/weft_future/workers:W   worker_pool::post of a task that sets a weft::promise
-//                                       (what submit costs with weft::future, not std::future)
+//   Pool/submit/weft/workers:W          worker_pool::submit (a weft::future per task, dropped)
 //   Pool/post/weft_co/workers:W         co_worker_pool: W worker coroutines and one submitting
 //                                       coroutine (async_post) on an io_context run by 2
 //                                       threads, then async_shutdown (WEFT_BENCH_HAVE_BOOST_ASIO)
@@ -32,7 +30,6 @@
 //       --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 
-#include <weft/future.hpp>
 #include <weft/worker_pool.hpp>
 
 #include <condition_variable>
@@ -92,19 +89,6 @@ void weft_submit(benchmark::State& st) {
     drive(st, [w = workers_of(st)](std::int64_t n) {
         weft::worker_pool pool(w, queue_capacity);
         for (std::int64_t i = 0; i < n; ++i) (void)pool.submit([] {});
-        pool.shutdown();
-        return pool.stats().completed == static_cast<std::size_t>(n);
-    });
-}
-
-void weft_submit_future(benchmark::State& st) {
-    drive(st, [w = workers_of(st)](std::int64_t n) {
-        weft::worker_pool pool(w, queue_capacity);
-        for (std::int64_t i = 0; i < n; ++i) {
-            weft::promise<void> p;
-            (void)p.get_future();
-            pool.post([p = std::move(p)]() mutable { p.set_value(); });
-        }
         pool.shutdown();
         return pool.stats().completed == static_cast<std::size_t>(n);
     });
@@ -239,7 +223,6 @@ void add(const std::string& name, void (*fn)(benchmark::State&), bool per_worker
 [[maybe_unused]] const bool registered = [] {
     add("Pool/post/weft", weft_post);
     add("Pool/submit/weft", weft_submit);
-    add("Pool/submit/weft_future", weft_submit_future);
 #if WEFT_BENCH_HAVE_BOOST_ASIO
     add("Pool/post/weft_co", weft_co<false>);
     add("Pool/submit/weft_co", weft_co<true>);

@@ -61,8 +61,8 @@ std::size_t total(const weft::worker_pool_stats& s) {
 
 // True if `f` is ready now (it never waits).
 template <class T>
-bool ready(const std::future<T>& f) {
-    return f.wait_for(0s) == std::future_status::ready;
+bool ready(const weft::future<T>& f) {
+    return f.ready();
 }
 
 }  // namespace
@@ -70,7 +70,7 @@ bool ready(const std::future<T>& f) {
 TEST_CASE("worker_pool: submit returns results through futures") {
     WEFT_WATCHDOG();
     weft::worker_pool pool(3, 16);
-    std::vector<std::future<int>> squares;
+    std::vector<weft::future<int>> squares;
     for (int i = 0; i < 100; ++i) squares.push_back(pool.submit([i] { return i * i; }));
     auto text = pool.submit([] { return std::string("forty-two"); });
     std::atomic<bool> ran{false};
@@ -208,7 +208,7 @@ TEST_CASE("worker_pool: submit blocks while the queue is full") {
     occupy(pool, gate, started);
     pool.post([] {});  // fills the queue
     std::atomic<bool> returned{false};
-    std::future<int> blocked;
+    weft::future<int> blocked;
     std::thread submitter([&] {
         blocked = pool.submit([] { return 5; });
         returned = true;
@@ -309,7 +309,7 @@ TEST_CASE("worker_pool: stop cancels the queued tasks and reports each one") {
         saw_stop = true;
     });
     await_started(started, 1);
-    std::vector<std::future<int>> futures;
+    std::vector<weft::future<int>> futures;
     std::atomic<int> posts_ran{0};
     for (int i = 0; i < 5; ++i) {
         futures.push_back(pool.submit([i] { return i; }));
@@ -437,7 +437,7 @@ TEST_CASE("worker_pool: counters add up under a mixed load from 8 submitters") {
     std::vector<std::thread> threads;
     for (int k = 0; k < submitters; ++k)
         threads.emplace_back([&, k] {
-            std::vector<std::future<int>> mine;
+            std::vector<weft::future<int>> mine;
             for (int i = 0; i < per; ++i) {
                 const int v = k * per + i;
                 if (i % 3 == 0) {

@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
-#include <future>
 #include <string>
 #include <utility>
 #include <variant>
@@ -72,7 +71,7 @@ void stop_with_queued_jobs() {
     }
     (void)started.receive();
     (void)started.receive();
-    std::vector<std::pair<int, std::future<void>>> queued;
+    std::vector<std::pair<int, weft::future<void>>> queued;
     for (int id = 3; id <= 7; ++id)
         queued.emplace_back(id, pool.submit([] { std::printf("never printed\n"); }));
 

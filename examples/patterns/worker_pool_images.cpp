@@ -11,7 +11,6 @@
 // docs/patterns/worker_pool.md quotes this file verbatim; keep the two in step.
 #include <cstdint>
 #include <cstdio>
-#include <future>
 #include <string>
 #include <vector>
 
@@ -102,7 +101,7 @@ int main() {
     };
     const std::size_t workers = 3;
     weft::worker_pool pool(workers, images.size());
-    std::vector<std::future<result>> results;
+    std::vector<weft::future<result>> results;
     for (const job& j : images) results.push_back(pool.submit([j] { return process(j); }));
 
     for (auto& f : results) {

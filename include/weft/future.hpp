@@ -1,5 +1,6 @@
 // weft/future.hpp - a one-shot result on a channel: Go's `result := make(chan T, 1)`, with the
-// value or the exception of the task that makes it. What co_worker_pool::submit returns.
+// value or the exception of the task that makes it. What worker_pool::submit and
+// co_worker_pool::submit return.
 //
 //     weft::promise<int> p;
 //     weft::future<int> f = p.get_future();
@@ -91,6 +92,10 @@ public:
     future& operator=(const future&) = delete;
 
     bool valid() const noexcept { return static_cast<bool>(ch_); }
+
+    // Whether get() would return at once: the result is there, or there will be none (the
+    // promise ended without one, or another reader took it). Takes nothing.
+    bool ready() const noexcept { return ch_ && (ch_.size() > 0 || ch_.is_closed()); }
 
     // Blocks until the result is there: the value, or the task's exception rethrown, or
     // broken_promise if there will be none (also when another reader took it).

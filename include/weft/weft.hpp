@@ -10,6 +10,7 @@
 #include "error_group.hpp"
 #include "errors.hpp"
 #include "fan.hpp"
+#include "future.hpp"
 #include "go.hpp"
 #include "pipeline.hpp"
 #include "rate.hpp"

@@ -2,7 +2,7 @@
 // "jobs channel + N goroutines ranging over it", with results, errors and shutdown built in.
 //
 //     weft::worker_pool pool(4);                        // 4 workers, a queue of 1024 tasks
-//     auto sum = pool.submit([] { return 6 * 7; });     // std::future<int>
+//     auto sum = pool.submit([] { return 6 * 7; });     // weft::future<int>
 //     pool.post([] { log("fire and forget"); });        // no future, no allocation
 //     pool.shutdown();                                  // run what is queued, join
 //
@@ -53,7 +53,7 @@
 // @par Cost (see docs/patterns/worker_pool.md for numbers)
 // post() moves a 64-byte task object into a slot of weft::channel's lock-free ring: no
 // allocation for a callable of up to 56 bytes (move-only captures are fine), one for a larger
-// one. submit() adds the std::promise/std::future shared state. Workers keep their counters on
+// one. submit() adds a weft::promise/future pair: one channel of capacity 1. Workers keep their counters on
 // their own cache lines, so counting costs no shared atomic read-modify-write.
 //
 // Invariants:
@@ -75,7 +75,6 @@
 #include <cstring>
 #include <exception>
 #include <functional>
-#include <future>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -91,6 +90,7 @@
 #include "channel.hpp"
 #include "context.hpp"
 #include "detail/config.hpp"
+#include "future.hpp"
 #include "wait_group.hpp"
 
 WEFT_BEGIN_NAMESPACE
@@ -122,7 +122,7 @@ struct post_result {
 template <class R, class F>
 struct submit_result {
     op_status status;
-    std::future<R> future;  // valid() iff status == ok
+    weft::future<R> future;  // valid() iff status == ok
     std::optional<F> task;  // engaged iff status != ok
 
     explicit operator bool() const noexcept { return status == op_status::ok; }
@@ -181,7 +181,7 @@ struct pool_post_job {
 template <class F, class R>
 struct pool_submit_job {
     F f;
-    std::promise<R> promise;
+    weft::promise<R> promise;
 
     bool run() noexcept {
         try {
@@ -405,7 +405,7 @@ public:
     // Throws pool_closed after shutdown()/stop().
     template <class F, class R = std::invoke_result_t<std::decay_t<F>>>
         requires detail::pool_callable<F>
-    [[nodiscard]] std::future<R> submit(F&& f) {
+    [[nodiscard]] weft::future<R> submit(F&& f) {
         auto [t, fut] = make_submit<R>(std::forward<F>(f));
         if (!queue_.send(std::move(t))) throw pool_closed();
         return std::move(fut);
@@ -599,10 +599,10 @@ private:
     }
 
     template <class R, class F>
-    static std::pair<task, std::future<R>> make_submit(F&& f) {
+    static std::pair<task, weft::future<R>> make_submit(F&& f) {
         using job = detail::pool_submit_job<std::decay_t<F>, R>;
-        std::promise<R> p;
-        std::future<R> fut = p.get_future();
+        weft::promise<R> p;
+        weft::future<R> fut = p.get_future();
         task t;
         t.emplace<job>(std::forward<F>(f), std::move(p));
         return {std::move(t), std::move(fut)};
@@ -630,9 +630,9 @@ private:
     // A submitted callable is always wrapped with its promise, a task too: unwrap it, or the
     // caller would get back a wrapper whose result (and exception) goes to a dropped future.
     template <class R, class F>
-    static submit_result<R, F> submit_result_of(send_result<task> r, std::future<R>& fut) {
+    static submit_result<R, F> submit_result_of(send_result<task> r, weft::future<R>& fut) {
         if (r) return {op_status::ok, std::move(fut), std::nullopt};
-        return {r.status, std::future<R>(), unwrap<detail::pool_submit_job<F, R>, F>(r.value)};
+        return {r.status, weft::future<R>(), unwrap<detail::pool_submit_job<F, R>, F>(r.value)};
     }
 
     static inline thread_local const worker_pool* current_ = nullptr;
