@@ -13,6 +13,7 @@
 //                                       threads, then async_shutdown (WEFT_BENCH_HAVE_BOOST_ASIO)
 //   Pool/submit/weft_co/workers:W       the same with async_submit (a weft::future per task,
 //                                       dropped)
+//   Pool/{post,submit}/weft_co_1thread/workers:W   the same on an io_context run by 1 thread
 //   Pool/post/mutexcv/workers:W         a std::function queue under one mutex + condvar
 //   Pool/post/asio/workers:W            boost::asio::post on a thread_pool(W), then join()
 //                                                                (WEFT_BENCH_HAVE_BOOST_ASIO)
@@ -95,13 +96,13 @@ void weft_submit(benchmark::State& st) {
 }
 
 #if WEFT_BENCH_HAVE_BOOST_ASIO
-// One submitting coroutine and W worker coroutines on an io_context run by 2 threads, the Go
-// twin's GOMAXPROCS=2 with one submitting goroutine.
-template <bool Submit>
+// One submitting coroutine and W worker coroutines on an io_context run by Threads threads (2:
+// the Go twin's GOMAXPROCS=2 with one submitting goroutine).
+template <bool Submit, int Threads>
 void weft_co(benchmark::State& st) {
     drive(st, [w = workers_of(st)](std::int64_t n) {
         namespace net = boost::asio;
-        net::io_context ioc;
+        net::io_context ioc(Threads);
         weft::co_worker_pool pool(ioc.get_executor(), w, queue_capacity);
         net::co_spawn(
             ioc,
@@ -116,9 +117,10 @@ void weft_co(benchmark::State& st) {
                 co_await pool.async_shutdown(net::use_awaitable);
             },
             net::detached);
-        std::thread other([&] { ioc.run(); });
+        std::vector<std::thread> others;
+        for (int i = 1; i < Threads; ++i) others.emplace_back([&] { ioc.run(); });
         ioc.run();
-        other.join();
+        for (auto& t : others) t.join();
         return pool.stats().completed == static_cast<std::size_t>(n);
     });
 }
@@ -224,8 +226,10 @@ void add(const std::string& name, void (*fn)(benchmark::State&), bool per_worker
     add("Pool/post/weft", weft_post);
     add("Pool/submit/weft", weft_submit);
 #if WEFT_BENCH_HAVE_BOOST_ASIO
-    add("Pool/post/weft_co", weft_co<false>);
-    add("Pool/submit/weft_co", weft_co<true>);
+    add("Pool/post/weft_co", weft_co<false, 2>);
+    add("Pool/submit/weft_co", weft_co<true, 2>);
+    add("Pool/post/weft_co_1thread", weft_co<false, 1>);
+    add("Pool/submit/weft_co_1thread", weft_co<true, 1>);
 #endif
     add("Pool/post/mutexcv", mutexcv_post);
 #if WEFT_BENCH_HAVE_BOOST_ASIO

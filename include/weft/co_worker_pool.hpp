@@ -4,7 +4,7 @@
 // Optional: includes Boost (through weft/asio.hpp).
 //
 //     asio::io_context ioc;
-//     weft::co_worker_pool pool(ioc.get_executor(), {.workers = 8});
+//     weft::co_worker_pool pool(ioc.get_executor(), 8);                // 8 worker coroutines
 //     pool.post([] { log("fire and forget"); });                      // from a thread
 //     co_await pool.async_post([]() -> asio::awaitable<void> {         // from a coroutine,
 //         co_await fetch(url);                                         // an awaitable task
@@ -19,7 +19,8 @@
 //   the worker takes nothing else, so `workers` bounds the tasks in flight).
 // - Backpressure: the queue holds at most `queue_capacity` tasks. post/submit block a thread
 //   while it is full; async_post/async_submit suspend a coroutine; try_post fails with full;
-//   post(ctx, f) gives up with canceled. A task that is not accepted is not run.
+//   post(ctx, f) gives up with canceled. A task that is not accepted is not run, and unlike
+//   worker_pool's it is not handed back (an awaitable task is already a coroutine frame).
 // - Order: tasks leave the queue in FIFO order. A worker runs the tasks it takes back to back
 //   and suspends only when the queue is empty or a task awaits.
 // - Exceptions never end a worker. A submit task's exception goes to its future; a post task's
