@@ -145,14 +145,20 @@ public:
         boost::asio::awaitable<void> co;
 
         explicit operator bool() const noexcept { return static_cast<bool>(fn) || co.valid(); }
-        // Runs the task once; its exception propagates (a submit task's: task_canceled is not
-        // thrown, the future has the result).
-        boost::asio::awaitable<void> run() {
-            if (fn) {
-                fn();
-            } else if (co.valid()) {
-                co_await std::move(co);
-            }
+        // Takes the task out (it is left empty) and returns an awaitable that runs it once. A
+        // post task's exception propagates; a submit task's goes to its future. Taken at the
+        // call: the awaitable does not refer to this object, which may be gone when it runs.
+        boost::asio::awaitable<void> run() { return run_task(std::move(*this)); }
+
+    private:
+        static boost::asio::awaitable<void> run_task(task t) {
+            try {
+                if (t.fn) {
+                    t.fn();
+                } else if (t.co.valid()) {
+                    co_await std::move(t.co);
+                }
+            } catch (const detail::co_task_failed&) {}  // the exception is in the future
         }
     };
 
@@ -165,8 +171,19 @@ public:
         s_->stop_ctx = ctx;
         s_->stop_cancel = cancel;
         s_->live.store(options.workers, std::memory_order_relaxed);
-        for (std::size_t i = 0; i < options.workers; ++i)
-            boost::asio::co_spawn(ex, work(s_, i), boost::asio::detached);
+        for (std::size_t i = 0; i < options.workers; ++i) {
+            try {
+                boost::asio::co_spawn(ex, work(s_, i), boost::asio::detached);
+            } catch (...) {
+                // The workers started drain the closed queue and end; the ones that never
+                // started are not waited for.
+                (void)s_->queue.close();
+                if (s_->live.fetch_sub(options.workers - i, std::memory_order_acq_rel) ==
+                    options.workers - i)
+                    (void)s_->exited.close();
+                throw;
+            }
+        }
         ex_ = std::move(ex);
     }
     co_worker_pool(executor_type ex, std::size_t workers, std::size_t queue_capacity = 1024)

@@ -53,8 +53,8 @@
 // @par Cost (see docs/patterns/worker_pool.md for numbers)
 // post() moves a 64-byte task object into a slot of weft::channel's lock-free ring: no
 // allocation for a callable of up to 56 bytes (move-only captures are fine), one for a larger
-// one. submit() adds a weft::promise/future pair: one channel of capacity 1. Workers keep their counters on
-// their own cache lines, so counting costs no shared atomic read-modify-write.
+// one. submit() adds a weft::promise/future pair: one channel of capacity 1. Workers keep their
+// counters on their own cache lines, so counting costs no shared atomic read-modify-write.
 //
 // Invariants:
 // - Every task taken from queue_ is, exactly once: run (started, then completed or failed), or
@@ -123,7 +123,7 @@ template <class R, class F>
 struct submit_result {
     op_status status;
     weft::future<R> future;  // valid() iff status == ok
-    std::optional<F> task;  // engaged iff status != ok
+    std::optional<F> task;   // engaged iff status != ok
 
     explicit operator bool() const noexcept { return status == op_status::ok; }
 };
