@@ -691,3 +691,6 @@ WEFT_END_NAMESPACE
 
 // Asynchronous waits of the synchronization patterns (semaphore, rate limiter).
 #include "detail/asio_sync.hpp"
+
+// Coroutines await wait_group and error_group; error_group runs coroutine tasks; weft::spawn.
+#include "detail/asio_groups.hpp"

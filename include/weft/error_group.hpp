@@ -62,11 +62,25 @@
 // group by address. As with Go's WaitGroup, a go() from outside the group must happen before the
 // wait() that is meant to wait for it.
 //
+// @par Coroutine tasks (weft/asio.hpp)
+// try_spawn(ex, task) and co_await async_spawn(ex, task, token) start an Asio coroutine task
+// (an awaitable, or a function returning one) on an executor: no thread of its own. It counts
+// as a task in every respect above: its error is recorded (and cancels context()) like a
+// thread task's, it holds a slot of the limit (async_spawn waits for one without blocking a
+// thread), and wait(), the destructor and co_await async_wait(token) wait for it. A coroutine
+// task destroyed before it finished (its execution context shut down) ends with an error
+// (boost::system::system_error, operation_aborted). The group must outlive every pending
+// async_spawn or async_wait (until its handler runs or its execution context is destroyed).
+// wait() or the destructor on a thread that its coroutine tasks need in order to finish (the
+// only thread running their io_context) waits forever: await async_wait there instead.
+//
 // Invariants:
 // - mutex_ guards everything below it; ctx_ and cancel_ never change after construction (and a
 //   cancel_cause_func may be called from any thread). There are no atomics.
 // - active_ counts tasks holding a slot: taken by go()/try_go() before the thread starts, given
-//   back by the task after its callable is destroyed and its error recorded. With limit_ >= 0,
+//   back by the task after its callable is destroyed and its error recorded. A coroutine task
+//   holds one too, from try_spawn() or from the grant to its async_spawn (which may then still
+//   be on its way to start it) until it has ended; it has no worker node. With limit_ >= 0,
 //   active_ <= limit_ at every unlock (set_limit changes limit_ only while active_ == 0).
 // - Every started task has one worker node. It is in running_ until its task has ended *and*
 //   go() has stored its thread handle (whichever comes second moves it), then in exited_ until a
@@ -75,10 +89,16 @@
 // - The group is idle when active_ == starting_ == joining_ == 0 and exited_ is empty: then every
 //   thread it ever started has been joined. wait() and the destructor return only once they have
 //   seen it idle under mutex_.
+// - Asynchronous waiters (weft/asio.hpp's operations) are in slot_waiters_ (async_spawn, in
+//   FIFO order) or idle_waiters_ (async_wait). Whoever frees a slot or makes active_ and
+//   starting_ both zero takes them out under mutex_ (a slot waiter with its slot: active_ is
+//   incremented for it) and wakes them after unlocking; a wake posts and touches the node only.
 // - Nobody is woken while mutex_ is held: changed_ is notified after unlocking, and the context
 //   is canceled after unlocking (canceling runs its hooks). A task's thread may still touch the
 //   group after its last unlock (that notify, nothing else): the group outlives it because the
-//   group's owner joins the thread before the group can die.
+//   group's owner joins the thread before the group can die. One exception, wait_group's: a
+//   coroutine task has no thread to join, so its end notifies changed_ before unlocking and
+//   touches nothing of the group afterwards (a waiter cannot return before it locks mutex_).
 #pragma once
 
 #include <concepts>
@@ -98,10 +118,15 @@
 #include <vector>
 
 #include "context.hpp"
+#include "detail/async_list.hpp"
 #include "detail/config.hpp"
 #include "detail/invoke.hpp"
 
 WEFT_BEGIN_NAMESPACE
+
+namespace detail {
+struct error_group_access;  // weft/asio.hpp's coroutine tasks and operations
+}  // namespace detail
 
 // What a task may return: nothing (an error is an exception), a std::error_code (non-zero: an
 // error) or a std::exception_ptr (non-null: an error).
@@ -171,6 +196,7 @@ public:
     // At most n active tasks from now on; negative: no limit. Throws std::logic_error (and
     // changes nothing) while a task is active.
     void set_limit(std::ptrdiff_t n) {
+        detail::async_list woken;
         {
             std::lock_guard lock(mutex_);
             if (active_ != 0) {
@@ -178,8 +204,10 @@ public:
                                        std::to_string(active_) + " tasks are active");
             }
             limit_ = n < 0 ? -1 : n;
+            collect(woken);
         }
         changed_.notify_all();  // a go() held back by a limit of 0 may fit now
+        woken.wake_all();
     }
 
     // Waits until every task has finished (and its thread has been joined), cancels context(),
@@ -197,6 +225,25 @@ public:
         return first;
     }
 
+    // Starts a coroutine task on `ex` (weft/asio.hpp) if a slot is free now: `fn` is an
+    // asio::awaitable<R> or a function returning one, R as for go(). Otherwise returns false at
+    // once without touching fn. Defined in weft/asio.hpp.
+    template <class Executor, class Task>
+    [[nodiscard]] bool try_spawn(const Executor& ex, Task&& fn);
+
+    // Go's g.Go for a coroutine task: waits, without blocking a thread, for a slot, then starts
+    // `fn` on `ex` (weft/asio.hpp). Completes with boost::system::error_code: empty once the
+    // task has started, operation_aborted if canceled first (fn is then destroyed unrun).
+    template <class Executor, class Task, class Token>
+    auto async_spawn(const Executor& ex, Task&& fn, Token&& token);
+
+    // wait() for a coroutine (weft/asio.hpp): completes with (boost::system::error_code,
+    // std::exception_ptr): the first error (null: none) once every task, thread or coroutine,
+    // has finished, and context() is canceled as by wait(); or operation_aborted (and a null
+    // error) if canceled first. Joining ended threads may block the completing thread briefly.
+    template <class Token>
+    auto async_wait(Token&& token);
+
     // Every error recorded so far, in the order they were recorded (complete once wait() has
     // returned; while tasks run, a snapshot).
     std::vector<std::exception_ptr> errors() const {
@@ -205,6 +252,8 @@ public:
     }
 
 private:
+    friend struct detail::error_group_access;
+
     struct worker {
         std::thread thread;  // stored by adopt(), under mutex_
         bool ended = false;  // set by the task's thread, under mutex_
@@ -282,15 +331,77 @@ private:
             error = t->call();
         }  // the callable and its arguments are destroyed before the task counts as finished
         if (error) record(error);
+        detail::async_list woken;
         {
             std::lock_guard lock(mutex_);
             --active_;
             self->ended = true;
             if (self->thread.joinable()) exited_.splice(exited_.end(), running_, self);
+            collect(woken);
         }
         // After unlocking. The group is still alive: its owner joins this thread before it can
         // destroy the group (see the invariants).
         changed_.notify_all();
+        woken.wake_all();
+    }
+
+    // Pre: mutex_ held. Takes the asynchronous waiters that can go now: slot waiters while a
+    // slot is free (taking it for them), then, if no task is active or starting, async_wait's.
+    void collect(detail::async_list& woken) noexcept {
+        while (!slot_waiters_.empty() && has_slot()) {
+            slot_waiters_.move_front_to(woken);
+            ++active_;
+        }
+        if (active_ == 0 && starting_ == 0) woken.splice_taken(idle_waiters_.take_all());
+    }
+
+    // Takes a slot if one is free.
+    bool try_take_slot() {
+        std::lock_guard lock(mutex_);
+        if (!has_slot()) return false;
+        ++active_;
+        return true;
+    }
+
+    // A coroutine task has ended (or a slot taken for one was never used: error null). The
+    // caller touches nothing of the group afterwards (see the invariants).
+    void end_coroutine_task(const std::exception_ptr& error) noexcept {
+        if (error) record(error);
+        detail::async_list woken;
+        {
+            std::lock_guard lock(mutex_);
+            --active_;
+            collect(woken);
+            changed_.notify_all();  // under the lock: nothing joins us (see the invariants)
+        }
+        woken.wake_all();  // the nodes only
+    }
+
+    // Parks an async_spawn until a slot is free; false (and the slot taken) if one is free now.
+    bool enlist_slot(detail::async_node* node) {
+        std::lock_guard lock(mutex_);
+        if (slot_waiters_.empty() && has_slot()) {
+            ++active_;
+            return false;
+        }
+        slot_waiters_.push_back(node);
+        return true;
+    }
+    // Parks an async_wait until no task is active or starting; false if none is now.
+    bool enlist_idle(detail::async_node* node) {
+        std::lock_guard lock(mutex_);
+        if (active_ == 0 && starting_ == 0) return false;
+        idle_waiters_.push_back(node);
+        return true;
+    }
+    // Take back a parked waiter; false if a waker took it first.
+    bool delist_slot(detail::async_node* node) noexcept {
+        std::lock_guard lock(mutex_);
+        return slot_waiters_.remove(node);
+    }
+    bool delist_idle(detail::async_node* node) noexcept {
+        std::lock_guard lock(mutex_);
+        return idle_waiters_.remove(node);
     }
 
     // Keeps the error; the first one also cancels the context.
@@ -316,19 +427,25 @@ private:
         --starting_;
         if (self->ended) exited_.splice(exited_.end(), running_, self);
         if (!exited_.empty()) reap(lock);
+        detail::async_list woken;
+        collect(woken);
         lock.unlock();
         changed_.notify_all();
+        woken.wake_all();
     }
 
     // go() could not start the thread: give the slot back.
     void abandon(worker_iter self) noexcept {
+        detail::async_list woken;
         {
             std::lock_guard lock(mutex_);
             running_.erase(self);
             --active_;
             --starting_;
+            collect(woken);
         }
         changed_.notify_all();
+        woken.wake_all();
     }
 
     // Joins the threads in exited_. Pre and post: `lock` holds mutex_ (released while joining).
@@ -375,6 +492,8 @@ private:
     worker_list exited_;
     std::exception_ptr first_;
     std::vector<std::exception_ptr> errors_;
+    detail::async_list slot_waiters_;  // async_spawn operations waiting for a slot
+    detail::async_list idle_waiters_;  // async_wait operations
 };
 
 WEFT_END_NAMESPACE

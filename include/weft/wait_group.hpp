@@ -20,6 +20,12 @@
 //   accesses (CAS, notify) before it releases mutex_, and the waiter cannot return before it
 //   acquires mutex_. A woken waiter may block briefly on mutex_; that is the price of the slow
 //   path only. The uncontended path (add, done, wait with no waiter asleep) takes no lock.
+// - Asynchronous waiters (weft/asio.hpp's async_wait) count in the waiter half of state_ too,
+//   and are in async_waiters_; both change together under mutex_ only. The add() that brings
+//   the counter to zero takes them all in its CAS (it subtracts their count) and out of the list
+//   under mutex_, and wakes them after unlocking: a wake posts their completion and touches
+//   only the node, never the wait_group (which may be gone by then). A canceled or withdrawn
+//   one is removed under mutex_, and only if a waker has not taken it.
 // - Reuse: once wait() has returned, add() may start a new round. As in Go, an add() with a
 //   positive delta while the counter is 0 must happen before the wait() it is meant to block.
 #pragma once
@@ -35,6 +41,7 @@
 #include <utility>
 
 #include "context.hpp"
+#include "detail/async_list.hpp"
 #include "detail/config.hpp"
 #include "detail/context_tree.hpp"
 #include "detail/deadline.hpp"
@@ -42,6 +49,10 @@
 #include "go.hpp"
 
 WEFT_BEGIN_NAMESPACE
+
+namespace detail {
+struct wait_group_access;  // weft/asio.hpp's async_wait
+}  // namespace detail
 
 // Waits for a collection of tasks to finish: add(n) before starting them, done() as each ends,
 // wait() until the counter is zero.
@@ -55,8 +66,9 @@ WEFT_BEGIN_NAMESPACE
 //
 // @par Thread safety
 // All member functions may be called concurrently. The wait_group must outlive every task that
-// will call done(); it may be destroyed as soon as wait() has returned (even while the last
-// done() call is still returning).
+// will call done(); it may be destroyed as soon as wait() has returned, or async_wait's handler
+// has been called (even while the last done() call is still returning). It must outlive every
+// pending async_wait: until its handler is called or its execution context is destroyed.
 class wait_group {
 public:
     wait_group() noexcept = default;
@@ -81,18 +93,31 @@ public:
                 return;
         }
         // The counter reaches zero and someone sleeps: do the final CAS under mutex_ (see the
-        // "Lifetime" invariant), then wake them before unlocking.
-        std::lock_guard lock(mutex_);
-        old = state_.load(std::memory_order_relaxed);
-        for (;;) {
-            const std::uint64_t next = apply(old, n);  // may throw if a racing done() won
-            // release / relaxed: as above.
-            if (state_.compare_exchange_weak(old, next, std::memory_order_release,
-                                             std::memory_order_relaxed)) {
-                if (counter(next) == 0 && waiters(next) != 0) cv_.notify_all();
-                return;
+        // "Lifetime" invariant), then wake the threads before unlocking; the asynchronous
+        // waiters leave with the CAS and are woken after unlocking.
+        detail::async_list woken;
+        {
+            std::lock_guard lock(mutex_);
+            old = state_.load(std::memory_order_relaxed);
+            for (;;) {
+                std::uint64_t next = apply(old, n);  // may throw if a racing done() won
+                const bool zero = counter(next) == 0;
+                if (zero) {
+                    WEFT_ASSERT(waiters(next) >= async_waiters_.size());
+                    next -= async_waiters_.size();  // their registrations go with them
+                }
+                // release / relaxed: as above.
+                if (state_.compare_exchange_weak(old, next, std::memory_order_release,
+                                                 std::memory_order_relaxed)) {
+                    if (zero) {
+                        woken = async_waiters_.take_all();
+                        if (waiters(next) != 0) cv_.notify_all();
+                    }
+                    break;
+                }
             }
         }
+        woken.wake_all();  // touches the nodes only: the wait_group may be gone already
     }
 
     // add(-1). Throws std::logic_error if the counter is already zero.
@@ -181,13 +206,36 @@ public:
         }
     }
 
+    // Waits asynchronously (weft/asio.hpp; a coroutine: co_await wg.async_wait(use_awaitable)).
+    // Completes with boost::system::error_code: empty once the counter is zero, operation_aborted
+    // when canceled through the handler's cancellation slot first. Defined in weft/asio.hpp.
+    template <class Token>
+    auto async_wait(Token&& token);
+
     // Snapshot of the counter (racy by nature; for tests and diagnostics).
     std::ptrdiff_t count() const noexcept {
         return counter(state_.load(std::memory_order_relaxed));
     }
 
 private:
+    friend struct detail::wait_group_access;
+
     static constexpr std::uint64_t waiter_mask = 0xffff'ffffu;
+
+    // Parks an asynchronous waiter, unless the counter is zero already (then false).
+    bool enlist_async(detail::async_node* node) {
+        std::lock_guard lock(mutex_);
+        if (!register_waiter()) return false;
+        async_waiters_.push_back(node);
+        return true;
+    }
+    // Takes back a parked asynchronous waiter; false if a waker took it first.
+    bool delist_async(detail::async_node* node) noexcept {
+        std::lock_guard lock(mutex_);
+        if (!async_waiters_.remove(node)) return false;
+        unregister_waiter();
+        return true;
+    }
 
     static std::ptrdiff_t counter(std::uint64_t s) noexcept {
         return static_cast<std::ptrdiff_t>(s >> 32);
@@ -252,6 +300,7 @@ private:
     std::atomic<std::uint64_t> state_{0};
     std::mutex mutex_;
     std::condition_variable cv_;
+    detail::async_list async_waiters_;  // guarded by mutex_
 };
 
 WEFT_END_NAMESPACE
