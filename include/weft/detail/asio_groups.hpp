@@ -129,6 +129,7 @@ private:
             throw;
         }
         // Ready: nobody else knows this operation; the step may run as soon as it is posted.
+        // If defer throws, the unqueued step's destructor gives back what enlist gave us.
         posted_.store(true, std::memory_order_relaxed);
         net::defer(work_, step(this));
     }
