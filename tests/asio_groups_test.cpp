@@ -356,17 +356,27 @@ TEST_CASE("error_group: a canceled async_spawn or async_wait leaves the group as
         [&]() -> awaitable<void> {
             auto ex = co_await net::this_coro::executor;
             auto marker = std::shared_ptr<bool>(&unrun_destroyed, [](bool* b) { *b = true; });
-            net::steady_timer t(ex, 5ms);
-            auto r = co_await (g.async_spawn(
-                                   ex,
-                                   [&ran, marker]() -> awaitable<void> {
-                                       ran = true;
-                                       co_return;
-                                   },
-                                   net::as_tuple(use_awaitable)) ||
-                               t.async_wait(use_awaitable));
+            {
+                net::cancellation_signal sig0;
+                net::steady_timer t(ex, 5ms);
+                t.async_wait([&](error_code) { sig0.emit(net::cancellation_type::terminal); });
+                auto task = [&ran, marker]() -> awaitable<void> {
+                    ran = true;
+                    co_return;
+                };
+                std::tie(spawn_ec) = co_await g.async_spawn(
+                    ex, std::move(task),
+                    net::bind_cancellation_slot(sig0.slot(), net::as_tuple(use_awaitable)));
+            }
             marker.reset();
-            CHECK(r.index() == 1);
+            // The same through awaitable_operators' ||, with the slot still taken.
+            {
+                net::steady_timer t(ex, 5ms);
+                auto task = []() -> awaitable<void> { co_return; };
+                auto r = co_await (g.async_spawn(ex, std::move(task), use_awaitable) ||
+                                   t.async_wait(use_awaitable));
+                CHECK(r.index() == 1);
+            }
             net::cancellation_signal sig;
             net::steady_timer t2(ex, 5ms);
             t2.async_wait([&](error_code) { sig.emit(net::cancellation_type::terminal); });
@@ -381,6 +391,7 @@ TEST_CASE("error_group: a canceled async_spawn or async_wait leaves the group as
         },
         net::detached);
     run(ioc, "cancel async_spawn and async_wait");
+    CHECK(spawn_ec == net::error::operation_aborted);
     CHECK(unrun_destroyed);
     CHECK_FALSE(ran);
     CHECK(wait_ec == net::error::operation_aborted);

@@ -8,7 +8,9 @@
 //   with a CAS; a negative result throws std::logic_error and leaves state_ unchanged.
 // - Happens-before (Go's rule "Done synchronizes before the return of the Wait it unblocks"):
 //   add/done publish with a release CAS; wait reads with acquire. All changes are RMWs, so
-//   every earlier done() is in the release sequence read by the waiter.
+//   every earlier done() is in the release sequence read by the waiter. An asynchronous waiter
+//   reads nothing: the locked CAS that wakes it is acq_rel, and the post of its completion
+//   carries that on.
 // - No lost wake-up: a waiter registers (CAS, which fails if the counter changed) before it
 //   sleeps, and re-checks the counter under mutex_. An add() whose CAS brings the counter to 0
 //   while waiters are registered does that CAS *under mutex_* and notifies before unlocking;
@@ -106,8 +108,11 @@ public:
                     WEFT_ASSERT(waiters(next) >= async_waiters_.size());
                     next -= async_waiters_.size();  // their registrations go with them
                 }
-                // release / relaxed: as above.
-                if (state_.compare_exchange_weak(old, next, std::memory_order_release,
+                // acq_rel: as above, and acquire because asynchronous waiters read no state_:
+                // this CAS acquires every earlier done()'s release for them (it reads the end of
+                // their release sequence), and the post of their completion passes it on.
+                // relaxed on failure: as above.
+                if (state_.compare_exchange_weak(old, next, std::memory_order_acq_rel,
                                                  std::memory_order_relaxed)) {
                     if (zero) {
                         woken = async_waiters_.take_all();
