@@ -289,10 +289,10 @@ TEST_CASE("TestSelfSelect, coroutine parties") {
                 for (int i = 0; i < 1000; ++i) {
                     if (p == 0 || i % 2 == 0)
                         (void)co_await weft::async_select(use_awaitable, on_send(c, p, [] {}),
-                                                    on_receive(c, check(p)));
+                                                          on_receive(c, check(p)));
                     else
                         (void)co_await weft::async_select(use_awaitable, on_receive(c, check(p)),
-                                                    on_send(c, p, [] {}));
+                                                          on_send(c, p, [] {}));
                 }
             };
             t.go([&] { return coro(0); });
@@ -386,12 +386,12 @@ TEST_CASE("TestSelectStress, threads and coroutines") {
             }
         };
         auto thread_send = [](auto& c1, auto& f) {
-            weft::select(on_send(c1[3], 0, f(3)), on_send(c1[2], 0, f(2)),
-                         on_send(c1[0], 0, f(0)), on_send(c1[1], 0, f(1)));
+            weft::select(on_send(c1[3], 0, f(3)), on_send(c1[2], 0, f(2)), on_send(c1[0], 0, f(0)),
+                         on_send(c1[1], 0, f(1)));
         };
         auto thread_receive = [](auto& c1, auto& f) {
-            weft::select(on_receive(c1[0], f(0)), on_receive(c1[1], f(1)),
-                         on_receive(c1[2], f(2)), on_receive(c1[3], f(3)));
+            weft::select(on_receive(c1[0], f(0)), on_receive(c1[1], f(1)), on_receive(c1[2], f(2)),
+                         on_receive(c1[3], f(3)));
         };
         if (coro_sends) {
             t.go([&, c]() -> awaitable<void> {
@@ -405,10 +405,9 @@ TEST_CASE("TestSelectStress, threads and coroutines") {
                                 c1[static_cast<std::size_t>(k)] = channel<int>();
                         };
                     };
-                    (void)co_await weft::async_select(use_awaitable, on_send(c1[3], 0, sent(3)),
-                                                on_send(c1[2], 0, sent(2)),
-                                                on_send(c1[0], 0, sent(0)),
-                                                on_send(c1[1], 0, sent(1)));
+                    (void)co_await weft::async_select(
+                        use_awaitable, on_send(c1[3], 0, sent(3)), on_send(c1[2], 0, sent(2)),
+                        on_send(c1[0], 0, sent(0)), on_send(c1[1], 0, sent(1)));
                 }
             });
             g.go([&, c] { select_receiver(c, thread_receive); });
@@ -426,10 +425,9 @@ TEST_CASE("TestSelectStress, threads and coroutines") {
                                 c1[static_cast<std::size_t>(k)] = channel<int>();
                         };
                     };
-                    (void)co_await weft::async_select(use_awaitable, on_receive(c1[0], got(0)),
-                                                on_receive(c1[1], got(1)),
-                                                on_receive(c1[2], got(2)),
-                                                on_receive(c1[3], got(3)));
+                    (void)co_await weft::async_select(
+                        use_awaitable, on_receive(c1[0], got(0)), on_receive(c1[1], got(1)),
+                        on_receive(c1[2], got(2)), on_receive(c1[3], got(3)));
                 }
             });
         }
@@ -459,11 +457,12 @@ TEST_CASE("TestSelectFairness, coroutine select") {
         for (;;) {
             unsigned char b = 0;
             auto take = [&](std::optional<unsigned char> v) { b = v.value_or(0); };
-            (void)co_await weft::async_select(use_awaitable, on_receive(c3, take), on_receive(c4, take),
-                                        on_receive(c1, take), on_receive(c2, take));
+            (void)co_await weft::async_select(use_awaitable, on_receive(c3, take),
+                                              on_receive(c4, take), on_receive(c1, take),
+                                              on_receive(c2, take));
             bool quit = false;
             (void)co_await weft::async_select(use_awaitable, on_send(out, b, [] {}),
-                                        on_receive(done, [&] { quit = true; }));
+                                              on_receive(done, [&] { quit = true; }));
             if (quit) co_return;
         }
     });
@@ -498,17 +497,17 @@ TEST_CASE("TestSelectDuplicateChannel, coroutine select") {
     channel<int> c(0), d(0), e(0);
     t.go([&]() -> awaitable<void> {  // goroutine A
         (void)co_await weft::async_select(use_awaitable, on_receive(c, [] {}), on_receive(c, [] {}),
-                                    on_receive(d, [] {}));
+                                          on_receive(d, [] {}));
         (void)co_await e.async_send(9, use_awaitable);
     });
     t.poll();  // A is queued first on c (Go sleeps for this)
     std::optional<int> b_got;
     std::thread b([&] { b_got = c.receive(); });  // goroutine B
-    let_thread_block();  // as Go: B is queued on c before we go on
+    let_thread_block();                           // as Go: B is queued on c before we go on
     std::thread runner([&] { t.run(); });
-    REQUIRE(d.send(7));                         // wakes A, which leaves c's queue
+    REQUIRE(d.send(7));                           // wakes A, which leaves c's queue
     CHECK(e.receive() == std::optional<int>(9));  // A is done
-    REQUIRE(c.send(8));                         // must wake B
+    REQUIRE(c.send(8));                           // must wake B
     b.join();
     runner.join();
     CHECK(b_got == std::optional<int>(8));
@@ -629,8 +628,8 @@ TEST_CASE("doubleselect.go, threads and coroutines") {
     t.go([&]() -> awaitable<void> {  // sender
         for (int i = 0; i < n; ++i) {
             (void)co_await weft::async_select(use_awaitable, on_send(c1, i, [] {}),
-                                        on_send(c2, i, [] {}), on_send(c3, i, [] {}),
-                                        on_send(c4, i, [] {}));
+                                              on_send(c2, i, [] {}), on_send(c3, i, [] {}),
+                                              on_send(c4, i, [] {}));
         }
         c1.close();
         c2.close();
@@ -704,9 +703,9 @@ TEST_CASE("a thread's select with send and receive cases pairs with coroutines' 
         while (sends < rounds || receives < rounds) {
             weft::select(on_send(sends < rounds ? from_thread : channel<int>(), out,
                                  [&](bool ok) {
-                                 sends += ok;
-                                 ++out;
-                             }),
+                                     sends += ok;
+                                     ++out;
+                                 }),
                          on_receive(receives < rounds ? to_thread : channel<int>(),
                                     [&](std::optional<int> v) {
                                         if (v != std::optional<int>(next_in++)) ++wrong;
@@ -748,14 +747,13 @@ TEST_CASE("a coroutine's select with send and receive cases pairs with threads' 
                     use_awaitable,
                     on_send(send_to, out,
                             [&](bool ok) {
-                                 sends += ok;
-                                 ++out;
-                             }),
-                    on_receive(receive_from,
-                               [&](std::optional<int> v) {
-                                   if (v != std::optional<int>(receives)) ++wrong;
-                                   ++receives;
-                               }));
+                                sends += ok;
+                                ++out;
+                            }),
+                    on_receive(receive_from, [&](std::optional<int> v) {
+                        if (v != std::optional<int>(receives)) ++wrong;
+                        ++receives;
+                    }));
             }
         });
         t.run();
@@ -782,9 +780,9 @@ TEST_CASE("close while blocked: coroutines woken by a thread's close, threads by
     auto kept = std::make_unique<int>(2);  // an lvalue send value: moved only if sent
     std::optional<bool> select_sent;
     t.go([&]() -> awaitable<void> {
-        (void)co_await weft::async_select(use_awaitable,
-                                    on_send(selects, kept, [&](bool ok) { select_sent = ok; }),
-                                    on_receive(other, [] {}));
+        (void)co_await weft::async_select(
+            use_awaitable, on_send(selects, kept, [&](bool ok) { select_sent = ok; }),
+            on_receive(other, [] {}));
     });
     t.poll();  // both parked
     std::thread closer([&] {
@@ -809,9 +807,9 @@ TEST_CASE("close while blocked: coroutines woken by a thread's close, threads by
         goroutines g;
         g.go([&] { received = a.receive(); });
         g.go([&] {
-            fired = weft::select(
-                on_receive(never, [] {}),
-                on_receive(b, [&](std::optional<int> v) { select_saw_closed = !v; }));
+            fired =
+                weft::select(on_receive(never, [] {}),
+                             on_receive(b, [&](std::optional<int> v) { select_saw_closed = !v; }));
         });
         let_thread_block();  // as Go: let them block first (a close before is also correct)
         t.go([&]() -> awaitable<void> {
@@ -893,23 +891,24 @@ TEST_CASE("move-only values through selects, from threads to coroutines and back
             for (;;) {
                 std::unique_ptr<int> got;
                 bool closed = false;
-                (void)co_await weft::async_select(use_awaitable,
-                                            on_receive(in,
-                                                       [&](std::optional<std::unique_ptr<int>> v) {
-                                                           if (v)
-                                                               got = std::move(*v);
-                                                           else
-                                                               closed = true;
-                                                       }),
-                                            on_receive(never, [] {}));
+                (void)co_await weft::async_select(
+                    use_awaitable,
+                    on_receive(in,
+                               [&](std::optional<std::unique_ptr<int>> v) {
+                                   if (v)
+                                       got = std::move(*v);
+                                   else
+                                       closed = true;
+                               }),
+                    on_receive(never, [] {}));
                 if (closed) break;
                 if (!got) ++wrong;
                 *got *= 2;
                 // An rvalue send value is owned by the operation.
                 bool sent = false;
-                (void)co_await weft::async_select(use_awaitable,
-                                            on_send(out, std::move(got), [&](bool ok) { sent = ok; }),
-                                            on_receive(never, [] {}));
+                (void)co_await weft::async_select(
+                    use_awaitable, on_send(out, std::move(got), [&](bool ok) { sent = ok; }),
+                    on_receive(never, [] {}));
                 if (!sent) ++wrong;
             }
             out.close();
@@ -938,8 +937,10 @@ TEST_CASE("exceptions from select case functions, ready at once or after a wait"
         try {  // ready at once: receive
             (void)co_await weft::async_select(
                 use_awaitable,
-                on_receive(ch, [](std::optional<int> v) { throw std::runtime_error(
-                                                              "ready " + std::to_string(*v)); }),
+                on_receive(ch,
+                           [](std::optional<int> v) {
+                               throw std::runtime_error("ready " + std::to_string(*v));
+                           }),
                 on_receive(sink, [] {}));
         } catch (const std::runtime_error& e) { caught.emplace_back(e.what()); }
         CHECK(ch.try_receive().status == op_status::empty);  // consumed by the case
@@ -951,14 +952,16 @@ TEST_CASE("exceptions from select case functions, ready at once or after a wait"
             } j{late};
             (void)co_await weft::async_select(
                 use_awaitable,
-                on_receive(ch, [](std::optional<int> v) { throw std::runtime_error(
-                                                              "waited " + std::to_string(*v)); }),
+                on_receive(ch,
+                           [](std::optional<int> v) {
+                               throw std::runtime_error("waited " + std::to_string(*v));
+                           }),
                 on_receive(sink, [] {}));
         } catch (const std::runtime_error& e) { caught.emplace_back(e.what()); }
         try {  // a send case, ready at once (the buffer has room)
-            (void)co_await weft::async_select(
-                use_awaitable,
-                on_send(ch, 3, [](bool sent) { throw std::runtime_error(sent ? "sent" : "no"); }));
+            (void)co_await weft::async_select(use_awaitable, on_send(ch, 3, [](bool sent) {
+                                                  throw std::runtime_error(sent ? "sent" : "no");
+                                              }));
         } catch (const std::runtime_error& e) { caught.emplace_back(e.what()); }
         auto r = co_await ch.async_receive(use_awaitable);  // the send went through
         after = r.value.value_or(-1);

@@ -588,8 +588,7 @@ struct receive_initiation {
     template <class Handler>
     void operator()(Handler handler, D h) const {
         auto r = h.try_receive();
-        if (r.status != op_status::empty)
-            return complete_later(std::move(handler), std::move(r));
+        if (r.status != op_status::empty) return complete_later(std::move(handler), std::move(r));
         start_async<receive_body<D>>(std::move(handler), std::move(h));
     }
 };
@@ -661,9 +660,8 @@ net::awaitable<send_result<T>, Executor> awaitable_send(const D* hp, T v) {
         }
         ready_yield();
         co_return co_await net::async_initiate<net::use_awaitable_t<Executor>,
-                                               void(send_result<T>)>(
-            send_initiation<D>{}, token, h,
-            std::move(*r.value));
+                                               void(send_result<T>)>(send_initiation<D>{}, token, h,
+                                                                     std::move(*r.value));
     }
     ready_yield();
     co_return co_await net::async_initiate<net::use_awaitable_t<Executor>, void(send_result<T>)>(
@@ -682,8 +680,7 @@ net::awaitable<receive_result<T>, Executor> awaitable_receive(const D* hp) {
         }
     }
     ready_yield();
-    co_return co_await net::async_initiate<net::use_awaitable_t<Executor>,
-                                           void(receive_result<T>)>(
+    co_return co_await net::async_initiate<net::use_awaitable_t<Executor>, void(receive_result<T>)>(
         receive_initiation<D>{}, token, h);
 }
 
