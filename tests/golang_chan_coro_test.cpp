@@ -326,7 +326,7 @@ TEST_CASE("TestSelfSelect, coroutine parties") {
 // fires and that every value arrived.
 TEST_CASE("TestSelectStress, threads and coroutines") {
     WEFT_WATCHDOG(std::chrono::seconds(60));
-    const int N = static_cast<int>(weft_test::scale(10000));
+    constexpr int N = static_cast<int>(weft_test::scale(10000));
     for (bool coro_sends : {true, false}) {
         CAPTURE(coro_sends);
         tasks t(2);
@@ -338,20 +338,20 @@ TEST_CASE("TestSelectStress, threads and coroutines") {
         for (int k = 0; k < 4; ++k) {
             auto ch = c[static_cast<std::size_t>(k)];
             if (k % 2 == 0) {
-                g.go([ch, N] {
+                g.go([ch] {
                     for (int i = 0; i < N; ++i) (void)ch.send(0);
                 });
-                t.go([ch, N, &received]() -> awaitable<void> {
+                t.go([ch, &received]() -> awaitable<void> {
                     for (int i = 0; i < N; ++i) {
                         auto r = co_await ch.async_receive(use_awaitable);
                         received += r.status == op_status::ok;
                     }
                 });
             } else {
-                t.go([ch, N]() -> awaitable<void> {
+                t.go([ch]() -> awaitable<void> {
                     for (int i = 0; i < N; ++i) (void)co_await ch.async_send(0, use_awaitable);
                 });
-                g.go([ch, N, &received] {
+                g.go([ch, &received] {
                     for (int i = 0; i < N; ++i)
                         if (ch.receive()) ++received;
                 });
@@ -830,7 +830,10 @@ TEST_CASE("context cancel while blocked, across threads and coroutines") {
     tasks t;
     // A coroutine waits in a select on a channel and a context's done(); a thread cancels.
     {
-        auto [ctx, cancel] = weft::with_cancel(weft::background());
+        // Not a structured binding: Clang 14 cannot capture one in a lambda.
+        const auto c = weft::with_cancel(weft::background());
+        const weft::context& ctx = c.ctx;
+        const weft::cancel_func& cancel = c.cancel;
         channel<int> ch(0);
         std::size_t fired = 9;
         t.go([&]() -> awaitable<void> {
@@ -845,7 +848,10 @@ TEST_CASE("context cancel while blocked, across threads and coroutines") {
     }
     // Threads wait in receive(ctx) and send(ctx, v); a coroutine cancels.
     {
-        auto [ctx, cancel] = weft::with_cancel(weft::background());
+        // Not a structured binding: Clang 14 cannot capture one in a lambda.
+        const auto c = weft::with_cancel(weft::background());
+        const weft::context& ctx = c.ctx;
+        const weft::cancel_func& cancel = c.cancel;
         channel<std::unique_ptr<int>> ch(0);
         weft::receive_result<std::unique_ptr<int>> r;
         weft::send_result<std::unique_ptr<int>> s;
