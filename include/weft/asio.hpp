@@ -648,30 +648,44 @@ inline void ready_done() noexcept { ++ready_run(); }
 // The caller takes the executor's queue (it waits, or yields).
 inline void ready_yield() noexcept { ready_run() = 0; }
 
+// An operation that waits does so in the awaitable's own frame, not in one more: the frame
+// plays the part of the one async_result<use_awaitable_t>::initiate makes per operation (Asio's
+// impl/use_awaitable.hpp). Awaiting the function suspends the coroutine; do_init then hands the
+// coroutine's thread to a handler and runs the initiation; the handler completes this frame
+// with its argument and pops it, without resuming it. (Through async_initiate a waiting
+// operation cost two frames: a fifth more memory per parked coroutine, and slower wake-ups.)
+template <class Executor, class Signature, class Initiation, class... A>
+auto wait_in_this_frame(Initiation& init, net::use_awaitable_t<Executor>& token,
+                        A&... args) noexcept {
+    return [&init, &token, &args...](auto* frame) {
+        return net::async_result<net::use_awaitable_t<Executor>, Signature>::do_init(
+            frame, init, token, args...);
+    };
+}
+
 template <class Executor, class T, class D>
 net::awaitable<send_result<T>, Executor> awaitable_send(const D* hp, T v) {
     const D& h = *hp;
-    net::use_awaitable_t<Executor> token;
+    std::optional<T> back;  // the value a try handed back (T need not be assignable)
     if (ready_allowed()) {
         auto r = h.try_send(std::move(v));
         if (r.status != op_status::full) {
             ready_done();
             co_return r;
         }
-        ready_yield();
-        co_return co_await net::async_initiate<net::use_awaitable_t<Executor>,
-                                               void(send_result<T>)>(send_initiation<D>{}, token, h,
-                                                                     std::move(*r.value));
+        back.emplace(std::move(*r.value));
     }
     ready_yield();
-    co_return co_await net::async_initiate<net::use_awaitable_t<Executor>, void(send_result<T>)>(
-        send_initiation<D>{}, token, h, std::move(v));
+    T& value = back ? *back : v;
+    net::use_awaitable_t<Executor> token;
+    send_initiation<D> init;
+    co_await wait_in_this_frame<Executor, void(send_result<T>)>(init, token, h, value);
+    std::terminate();  // never resumed: the handler completed and popped this frame
 }
 
 template <class Executor, class T, class D>
 net::awaitable<receive_result<T>, Executor> awaitable_receive(const D* hp) {
     const D& h = *hp;
-    net::use_awaitable_t<Executor> token;
     if (ready_allowed()) {
         auto r = h.try_receive();
         if (r.status != op_status::empty) {
@@ -680,8 +694,10 @@ net::awaitable<receive_result<T>, Executor> awaitable_receive(const D* hp) {
         }
     }
     ready_yield();
-    co_return co_await net::async_initiate<net::use_awaitable_t<Executor>, void(receive_result<T>)>(
-        receive_initiation<D>{}, token, h);
+    net::use_awaitable_t<Executor> token;
+    receive_initiation<D> init;
+    co_await wait_in_this_frame<Executor, void(receive_result<T>)>(init, token, h);
+    std::terminate();  // never resumed: the handler completed and popped this frame
 }
 
 // A case that fires at once runs its function here; an exception it throws propagates out of
