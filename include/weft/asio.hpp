@@ -17,7 +17,15 @@
 // - Completion runs on the handler's associated executor, through defer(): never inline in the
 //   initiating function, nor in another party's send, receive or close, nor under a lock. A
 //   coroutine woken by a party running on the same io_context thread resumes on that thread
-//   when the party's handler returns (Asio's continuation queue, Go's runnext).
+//   when the party's handler returns (Asio's continuation queue, Go's runnext; no system call).
+// - With plain use_awaitable, an operation that can complete at once (a value, a buffer slot,
+//   a waiting peer, a close, a ready select case) completes inside its co_await without
+//   suspending (Asio 1.83's "immediate completion"); only one that must wait suspends. Up to 64
+//   such completions in a row per thread; the next operation goes through the executor's queue
+//   (a coroutine cannot be preempted, as a goroutine is: this bounds how long it keeps its
+//   thread). The awaitable refers to the handle it was called on until it is awaited (as
+//   Asio's operations refer to their I/O object): await it in the same expression, or keep the
+//   handle alive until then.
 // - Per-operation cancellation: an operation whose handler has a cancellation slot
 //   (bind_cancellation_slot, awaitable_operators' ||, parallel_group) is withdrawn when any
 //   cancellation type is emitted, losslessly: a canceled send hands its value back and a
@@ -57,6 +65,7 @@
 #include <boost/asio/query.hpp>
 #include <boost/asio/recycling_allocator.hpp>
 #include <boost/asio/system_executor.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <atomic>
 #include <cstddef>
@@ -162,6 +171,19 @@ using async_executor_t = net::associated_executor_t<Handler, net::system_executo
 // One asynchronous send, receive or select: the steps of select_core's run_select, with a
 // suspension where a thread would park. Body holds the cases and makes the completion's
 // arguments (see receive_body, send_body, select_body).
+// A round's first step (phase 1 of select_core): the case that fires without waiting, or
+// select_none. With an otherwise case it never waits: Go's default, and the blocking select's
+// snapshot rule applies.
+template <class Body>
+std::size_t poll_ready(Body& body) {
+    if (body.has_otherwise()) {
+        std::size_t i = run_select(body.cases(), body.order(), body.size(), true, nullptr);
+        return i == select_none ? body.otherwise_index() : i;
+    }
+    shuffle_order(body.order(), body.size());
+    return poll_cases(body.cases(), body.order(), body.size());
+}
+
 template <class Body, class Handler>
 class async_op final : public async_op_base {
     using allocator_type = typename std::allocator_traits<net::associated_allocator_t<
@@ -265,14 +287,7 @@ private:
         std::size_t* order = body_.order();
         const std::size_t n = body_.size();
         for (;;) {
-            if (body_.has_otherwise()) {
-                // Go's default: never waits; the blocking select's snapshot rule applies.
-                std::size_t i = run_select(cases, order, n, true, nullptr);
-                return finish(i == select_none ? body_.otherwise_index() : i, initiating);
-            }
-            shuffle_order(order, n);
-            if (std::size_t i = poll_cases(cases, order, n); i != select_none)
-                return finish(i, initiating);
+            if (std::size_t i = poll_ready(body_); i != select_none) return finish(i, initiating);
             if (cancel_requested_.load(std::memory_order_relaxed))
                 return finish(select_canceled, initiating);
             if (!registry_) {
@@ -497,6 +512,8 @@ public:
     static constexpr std::size_t size() noexcept { return n; }
     static constexpr bool has_otherwise() noexcept { return otherwise_at != select_none; }
     static constexpr std::size_t otherwise_index() noexcept { return otherwise_at; }
+    // The cases, to be moved into an operation while none has run (the use_awaitable path).
+    std::tuple<Cases...>& owned() noexcept { return cases_; }
 
     // Runs the function of the case that fired; an exception it throws is the first argument.
     std::tuple<std::exception_ptr, std::size_t> result(std::size_t fired) {
@@ -553,43 +570,220 @@ private:
     selector* s_;
 };
 
+// The initiations: a callback is never called inside them (complete_later, or the operation's
+// own defer).
+template <class D>
+struct send_initiation {
+    template <class Handler, class T>
+    void operator()(Handler handler, D h, T value) const {
+        // Nobody waits for us if a receiver or the buffer can take the value now.
+        auto r = h.try_send(std::move(value));
+        if (r.status != op_status::full) return complete_later(std::move(handler), std::move(r));
+        start_async<send_body<D>>(std::move(handler), std::move(h), std::move(*r.value));
+    }
+};
+
+template <class D>
+struct receive_initiation {
+    template <class Handler>
+    void operator()(Handler handler, D h) const {
+        auto r = h.try_receive();
+        if (r.status != op_status::empty) return complete_later(std::move(handler), std::move(r));
+        start_async<receive_body<D>>(std::move(handler), std::move(h));
+    }
+};
+
+template <class Body>
+struct select_initiation {
+    template <class Handler, class... C>
+    void operator()(Handler handler, C&&... c) const {
+        start_async<Body>(std::move(handler), std::move(c)...);
+    }
+};
+
+struct selector_initiation {
+    template <class Handler>
+    void operator()(Handler handler, selector* s) const {
+        start_async<selector_body>(std::move(handler), *s);
+    }
+};
+
+// The use_awaitable fast path. Asio 1.81's use_awaitable suspends the coroutine for every
+// operation and resumes it through the executor's queue (a frame for the initiation, a handler,
+// a scheduler round trip), even when the channel is ready. An operation awaited with plain
+// use_awaitable is instead a small awaitable that tries first and, when a case fires at once,
+// returns without suspending: the coroutine goes on in the same co_await (what Asio 1.83 calls
+// an immediate completion). Only an operation that must wait starts an async_op (a select
+// through async_initiate; a send or receive in the awaitable's own frame, see
+// wait_in_this_frame). Other tokens (callbacks, deferred, as_tuple(use_awaitable)...) keep the
+// initiation above: their handler is never called inside the initiating function.
+//
+// Fairness: a coroutine whose operations always complete at once would never yield its thread
+// (Go preempts a goroutine after 10 ms; a coroutine cannot be preempted). So a thread makes at
+// most ready_run_limit immediate completions in a row; the next operation takes the executor's
+// queue (through complete_later, when ready), and the handlers waiting there run first. The
+// count is per thread, not per coroutine: any operation that suspends resets it. 64 spreads
+// the queue's round trip over many operations and still hands the thread over often.
+//
+// The awaitable holds a pointer to the caller's handle, not a copy: copying it (a shared_ptr)
+// cost a fifth of ProdCons/1p1c/cap100/weft_coro/1t. The operation that waits copies it.
+#if defined(BOOST_ASIO_HAS_CO_AWAIT)
+template <class Token>
+struct awaitable_token : std::false_type {};
+template <class Executor>
+struct awaitable_token<net::use_awaitable_t<Executor>> : std::true_type {
+    using executor_type = Executor;
+};
+
+inline constexpr unsigned ready_run_limit = 64;
+
+// This thread's immediate completions since it last went through the executor's queue.
+inline unsigned& ready_run() noexcept {
+    thread_local unsigned n = 0;
+    return n;
+}
+
+// Whether the caller may complete at once; if it may, and does, it calls ready_done().
+inline bool ready_allowed() noexcept { return ready_run() < ready_run_limit; }
+inline void ready_done() noexcept { ++ready_run(); }
+// The caller takes the executor's queue (it waits, or yields).
+inline void ready_yield() noexcept { ready_run() = 0; }
+
+// An operation that waits does so in the awaitable's own frame, not in one more: the frame
+// plays the part of the one async_result<use_awaitable_t>::initiate makes per operation (Asio's
+// impl/use_awaitable.hpp). Awaiting the function suspends the coroutine; do_init then hands the
+// coroutine's thread to a handler and runs the initiation; the handler completes this frame
+// with its argument and pops it, without resuming it. (Through async_initiate a waiting
+// operation cost two frames: a fifth more memory per parked coroutine, and slower wake-ups.)
+template <class Executor, class Signature, class Initiation, class... A>
+auto wait_in_this_frame(Initiation& init, net::use_awaitable_t<Executor>& token,
+                        A&... args) noexcept {
+    return [&init, &token, &args...](auto* frame) {
+        return net::async_result<net::use_awaitable_t<Executor>, Signature>::do_init(
+            frame, init, token, args...);
+    };
+}
+
+template <class Executor, class T, class D>
+net::awaitable<send_result<T>, Executor> awaitable_send(const D* hp, T v) {
+    const D& h = *hp;
+    std::optional<T> back;  // the value a try handed back (T need not be assignable)
+    if (ready_allowed()) {
+        auto r = h.try_send(std::move(v));
+        if (r.status != op_status::full) {
+            ready_done();
+            co_return r;
+        }
+        back.emplace(std::move(*r.value));
+    }
+    ready_yield();
+    T& value = back ? *back : v;
+    net::use_awaitable_t<Executor> token;
+    send_initiation<D> init;
+    co_await wait_in_this_frame<Executor, void(send_result<T>)>(init, token, h, value);
+    std::terminate();  // never resumed: the handler completed and popped this frame
+}
+
+template <class Executor, class T, class D>
+net::awaitable<receive_result<T>, Executor> awaitable_receive(const D* hp) {
+    const D& h = *hp;
+    if (ready_allowed()) {
+        auto r = h.try_receive();
+        if (r.status != op_status::empty) {
+            ready_done();
+            co_return r;
+        }
+    }
+    ready_yield();
+    net::use_awaitable_t<Executor> token;
+    receive_initiation<D> init;
+    co_await wait_in_this_frame<Executor, void(receive_result<T>)>(init, token, h);
+    std::terminate();  // never resumed: the handler completed and popped this frame
+}
+
+// A case that fires at once runs its function here; an exception it throws propagates out of
+// the co_await, as use_awaitable rethrows the exception_ptr of the slow path.
+template <class Executor, class Body, class Initiation, class... A>
+net::awaitable<std::size_t, Executor> awaitable_select(Body& body, Initiation init, A&&... args) {
+    net::use_awaitable_t<Executor> token;
+    if (ready_allowed()) {
+        if (std::size_t i = poll_ready(body); i != select_none) {
+            ready_done();
+            auto [e, fired] = body.result(i);
+            if (e) std::rethrow_exception(e);
+            co_return fired;
+        }
+    }
+    ready_yield();
+    co_return co_await net::async_initiate<net::use_awaitable_t<Executor>,
+                                           void(std::exception_ptr, std::size_t)>(
+        std::move(init), token, std::forward<A>(args)...);
+}
+
+template <class Executor, class Body, class... C>
+net::awaitable<std::size_t, Executor> awaitable_select_cases(C... cases) {
+    Body body(std::move(cases)...);
+    // Nothing fired in the poll, so no case ran: they move into the operation as they are.
+    co_return co_await std::apply(
+        [&](auto&... c) {
+            return awaitable_select<Executor>(body, select_initiation<Body>{}, std::move(c)...);
+        },
+        body.owned());
+}
+
+template <class Executor>
+net::awaitable<std::size_t, Executor> awaitable_selector(selector* s) {
+    selector_body body(*s);
+    co_return co_await awaitable_select<Executor>(body, selector_initiation{}, s);
+}
+#endif
+
 }  // namespace detail
 
 template <class T, class D>
 template <class Token>
 auto detail::send_api<T, D>::async_send(T v, Token&& token) const {
-    return boost::asio::async_initiate<Token, void(send_result<T>)>(
-        [](auto handler, D h, T value) {
-            // Nobody waits for us if a receiver or the buffer can take the value now.
-            auto r = h.try_send(std::move(value));
-            if (r.status != op_status::full)
-                return detail::complete_later(std::move(handler), std::move(r));
-            detail::start_async<detail::send_body<D>>(std::move(handler), std::move(h),
-                                                      std::move(*r.value));
-        },
-        token, static_cast<const D&>(*this), std::move(v));
+#if defined(BOOST_ASIO_HAS_CO_AWAIT)
+    if constexpr (detail::awaitable_token<std::decay_t<Token>>::value) {
+        return detail::awaitable_send<
+            typename detail::awaitable_token<std::decay_t<Token>>::executor_type, T>(
+            static_cast<const D*>(this), std::move(v));
+    } else
+#endif
+    {
+        return boost::asio::async_initiate<Token, void(send_result<T>)>(
+            detail::send_initiation<D>{}, token, static_cast<const D&>(*this), std::move(v));
+    }
 }
 
 template <class T, class D>
 template <class Token>
 auto detail::receive_api<T, D>::async_receive(Token&& token) const {
-    return boost::asio::async_initiate<Token, void(receive_result<T>)>(
-        [](auto handler, D h) {
-            auto r = h.try_receive();
-            if (r.status != op_status::empty)
-                return detail::complete_later(std::move(handler), std::move(r));
-            detail::start_async<detail::receive_body<D>>(std::move(handler), std::move(h));
-        },
-        token, static_cast<const D&>(*this));
+#if defined(BOOST_ASIO_HAS_CO_AWAIT)
+    if constexpr (detail::awaitable_token<std::decay_t<Token>>::value) {
+        return detail::awaitable_receive<
+            typename detail::awaitable_token<std::decay_t<Token>>::executor_type, T>(
+            static_cast<const D*>(this));
+    } else
+#endif
+    {
+        return boost::asio::async_initiate<Token, void(receive_result<T>)>(
+            detail::receive_initiation<D>{}, token, static_cast<const D&>(*this));
+    }
 }
 
 template <class Token>
 auto selector::async_select(Token&& token) {
-    return boost::asio::async_initiate<Token, void(std::exception_ptr, std::size_t)>(
-        [](auto handler, selector* s) {
-            detail::start_async<detail::selector_body>(std::move(handler), *s);
-        },
-        token, this);
+#if defined(BOOST_ASIO_HAS_CO_AWAIT)
+    if constexpr (detail::awaitable_token<std::decay_t<Token>>::value) {
+        return detail::awaitable_selector<
+            typename detail::awaitable_token<std::decay_t<Token>>::executor_type>(this);
+    } else
+#endif
+    {
+        return boost::asio::async_initiate<Token, void(std::exception_ptr, std::size_t)>(
+            detail::selector_initiation{}, token, this);
+    }
 }
 
 // Go's select from a coroutine: the cases of weft::select (on_receive, on_send, otherwise; a
@@ -606,11 +800,18 @@ auto async_select(Token&& token, Cases&&... cases) {
         (std::size_t{detail::is_otherwise<std::remove_cvref_t<Cases>>::value} + ... + 0) <= 1,
         "async_select: at most one otherwise case");
     using body = detail::select_body<detail::owned_case_t<Cases>...>;
-    return boost::asio::async_initiate<Token, void(std::exception_ptr, std::size_t)>(
-        [](auto handler, auto&&... c) {
-            detail::start_async<body>(std::move(handler), std::move(c)...);
-        },
-        token, detail::owned_case_t<Cases>(std::move(cases))...);
+#if defined(BOOST_ASIO_HAS_CO_AWAIT)
+    if constexpr (detail::awaitable_token<std::decay_t<Token>>::value) {
+        return detail::awaitable_select_cases<
+            typename detail::awaitable_token<std::decay_t<Token>>::executor_type, body>(
+            detail::owned_case_t<Cases>(std::move(cases))...);
+    } else
+#endif
+    {
+        return boost::asio::async_initiate<Token, void(std::exception_ptr, std::size_t)>(
+            detail::select_initiation<body>{}, token,
+            detail::owned_case_t<Cases>(std::move(cases))...);
+    }
 }
 
 // Contexts and Asio cancellation, both ways.
