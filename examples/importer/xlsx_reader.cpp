@@ -43,6 +43,16 @@ const char* attr(const XML_Char** atts, std::string_view local) {
     return nullptr;
 }
 
+// `name == literal`, inlined: the sheet's handlers compare names several times per cell, and a
+// call into memcmp for each compare showed in its profile.
+template <std::size_t N>
+bool is(std::string_view name, const char (&literal)[N]) {
+    if (name.size() != N - 1) return false;
+    for (std::size_t i = 0; i + 1 < N; ++i)
+        if (name[i] != literal[i]) return false;
+    return true;
+}
+
 bool iequals(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
     for (std::size_t i = 0; i < a.size(); ++i) {
@@ -448,41 +458,55 @@ private:
             if (name != "worksheet")
                 throw file_error("sheet '" + sheet_ + "' (" + part() + ") is not a worksheet");
         }
-        if (name == "sheetData") {
+        if (is(name, "sheetData")) {
             in_data_ = true;
         } else if (!in_data_) {
             return;
-        } else if (name == "row") {
+        } else if (is(name, "row")) {
             start_row(attr(atts, "r"));
-        } else if (name == "c") {
-            start_cell(attr(atts, "r"), attr(atts, "t"), attr(atts, "s"));
-        } else if (name == "v" && in_cell_) {
+        } else if (is(name, "c")) {
+            // One pass over the attributes: a cell has three, and this runs for every cell.
+            const char* r = nullptr;
+            const char* t = nullptr;
+            const char* st = nullptr;
+            for (; *atts; atts += 2) {
+                const std::string_view a = local_name(*atts);
+                if (a.size() != 1) continue;
+                if (a[0] == 'r' && !r)
+                    r = atts[1];
+                else if (a[0] == 't' && !t)
+                    t = atts[1];
+                else if (a[0] == 's' && !st)
+                    st = atts[1];
+            }
+            start_cell(r, t, st);
+        } else if (is(name, "v") && in_cell_) {
             capture_ = &value_;
-        } else if (name == "is" && in_cell_) {
+        } else if (is(name, "is") && in_cell_) {
             in_inline_ = true;
-        } else if (name == "rPh") {
+        } else if (is(name, "rPh")) {
             ++phonetic_;
-        } else if (name == "t" && in_inline_ && phonetic_ == 0) {
+        } else if (is(name, "t") && in_inline_ && phonetic_ == 0) {
             capture_ = &inline_;
         }
     }
 
     void end(std::string_view name) override {
         if (!in_data_) return;
-        if (name == "sheetData") {
+        if (is(name, "sheetData")) {
             in_data_ = false;
-        } else if (name == "row") {
+        } else if (is(name, "row")) {
             while (!row_.cells.empty() && row_.cells.back().empty()) row_.cells.pop_back();
             ready_ = true;
             suspend();
-        } else if (name == "c") {
+        } else if (is(name, "c")) {
             if (in_cell_) finish_cell();
             in_cell_ = false;
-        } else if (name == "v" || name == "t") {
+        } else if (is(name, "v") || is(name, "t")) {
             capture_ = nullptr;
-        } else if (name == "is") {
+        } else if (is(name, "is")) {
             in_inline_ = false;
-        } else if (name == "rPh") {
+        } else if (is(name, "rPh")) {
             --phonetic_;
         }
     }
@@ -547,12 +571,36 @@ private:
                              ": more than " + std::to_string(max_columns) + " cells (beyond XFD)");
         }
         col_ = col;
-        type_ = t ? t : "n";
+        type_ = type_of(t);
+        if (type_ == cell_type::unknown) unknown_type_ = t;
         auto xf = index_or_zero(s);
         kind_ = xf < kinds_.size() ? kinds_[xf] : date_kind::none;
         value_.clear();
         inline_.clear();
         in_cell_ = true;
+    }
+
+    enum class cell_type : std::uint8_t {
+        number,
+        shared,
+        inline_string,
+        formula_string,
+        boolean,
+        error,
+        date,
+        unknown
+    };
+    static cell_type type_of(const char* t) {
+        if (!t) return cell_type::number;
+        const std::string_view v(t);
+        if (v == "s") return cell_type::shared;
+        if (v == "inlineStr") return cell_type::inline_string;
+        if (v == "n") return cell_type::number;
+        if (v == "str") return cell_type::formula_string;
+        if (v == "b") return cell_type::boolean;
+        if (v == "e") return cell_type::error;
+        if (v == "d") return cell_type::date;
+        return cell_type::unknown;
     }
 
     // Where the cell of 1-based column `col` goes in the row, or npos when it is not kept.
@@ -565,9 +613,10 @@ private:
 
     void finish_cell() {
         text_.clear();
+        std::string_view shared;  // a shared string's text, in the table
         const std::size_t slot = slot_of(col_);
         const bool kept = slot != std::string::npos;
-        if (type_ == "s") {
+        if (type_ == cell_type::shared) {
             if (!value_.empty()) {
                 std::uint64_t i = 0;
                 if (!parse_index(value_, i))
@@ -585,13 +634,17 @@ private:
                     if (!white_space_only(str)) row_.other_content = true;
                     return;
                 }
-                text_.append(str);
+                shared = str;
             }
-        } else if (type_ == "inlineStr") {
+        } else if (type_ == cell_type::inline_string) {
+            // Decoding never lengthens the text: one allocation, and the text is moved into the
+            // row below, not copied.
+            text_.reserve(inline_.size());
             append_unescaped(inline_, text_);
-        } else if (type_ == "str") {
+        } else if (type_ == cell_type::formula_string) {
+            text_.reserve(value_.size());
             append_unescaped(value_, text_);
-        } else if (type_ == "b") {
+        } else if (type_ == cell_type::boolean) {
             if (value_ == "1" || value_ == "true") {
                 text_ = "TRUE";
             } else if (value_ == "0" || value_ == "false") {
@@ -599,9 +652,9 @@ private:
             } else if (!value_.empty()) {
                 fail_cell("invalid boolean '" + value_ + "'");
             }
-        } else if (type_ == "e" || type_ == "d") {
+        } else if (type_ == cell_type::error || type_ == cell_type::date) {
             text_ = value_;
-        } else if (type_ == "n") {
+        } else if (type_ == cell_type::number) {
             if (!value_.empty()) {
                 double v = 0;
                 if (!parse_number(value_, v)) fail_cell("invalid number '" + value_ + "'");
@@ -609,28 +662,39 @@ private:
                     append_number(v, text_);
             }
         } else {
-            fail_cell("unknown cell type '" + type_ + "'");
+            fail_cell("unknown cell type '" + unknown_type_ + "'");
         }
-        // Shared strings were measured when the table was read.
-        if (type_ != "s" && utf16_length(text_) > max_cell_characters) too_long();
-        if (text_.empty()) return;
+        // Shared strings were measured when the table was read. A text of no more bytes than
+        // the limit has no more UTF-16 code units either (one per 1 to 3 bytes, two per 4).
+        if (type_ != cell_type::shared && text_.size() > max_cell_characters &&
+            utf16_length(text_) > max_cell_characters)
+            too_long();
+        const std::string_view cell = type_ == cell_type::shared ? shared : text_;
+        if (cell.empty()) return;
         if (!kept) {
-            if (!white_space_only(text_)) row_.other_content = true;
+            if (!white_space_only(cell)) row_.other_content = true;
             return;
         }
-        // Counted before the copy is made: the limits trip before memory grows past them.
-        text_bytes_ += text_.size();
+        // Counted before a shared string is copied: the limits trip before memory grows past
+        // them.
+        text_bytes_ += cell.size();
         if (text_bytes_ > max_text_bytes_)
             throw file_error("sheet '" + sheet_ + "' row " + std::to_string(row_.number) +
                              ": the sheet's cell text exceeds " + std::to_string(max_text_bytes_) +
                              " bytes (limits::max_text_bytes)");
-        row_bytes_ += text_.size();
+        row_bytes_ += cell.size();
         if (row_bytes_ > max_row_bytes_)
             throw file_error("sheet '" + sheet_ + "' row " + std::to_string(row_.number) +
                              ": the row's cell text exceeds " + std::to_string(max_row_bytes_) +
                              " bytes (limits::max_row_bytes)");
         if (row_.cells.size() <= slot) row_.cells.resize(slot + 1);
-        row_.cells[slot] = text_;
+        // A shared string is copied once, from the table; any other text is moved.
+        if (type_ == cell_type::shared) {
+            row_.cells[slot].assign(shared);
+        } else {
+            row_.cells[slot] = std::move(text_);
+            text_ = std::string();
+        }
     }
 
     std::string sheet_;
@@ -649,7 +713,8 @@ private:
     int phonetic_ = 0;
     sheet_row row_;
     std::uint32_t last_row_ = 0, col_ = 0;
-    std::string type_;
+    cell_type type_ = cell_type::number;
+    std::string unknown_type_;  // the t= of a cell_type::unknown cell, for its message
     date_kind kind_ = date_kind::none;
     std::string value_, inline_, text_;
     std::string* capture_ = nullptr;
