@@ -74,7 +74,10 @@ public:
 struct connect_options {
     // SQLite: WAL + synchronous=NORMAL (a killed process still leaves every transaction
     // whole), a 64 MiB page cache (16 MiB while indexes are built after a load), and sorts
-    // that spill to temp files. PostgreSQL: no change; COPY is the fast path.
+    // that spill to temp files. A database with no page yet (a new file) keeps the rollback
+    // journal, synchronous=FULL, for its first transaction, which then writes each page once
+    // instead of twice; its commit switches it to WAL. PostgreSQL: no change; COPY is the
+    // fast path.
     bool bulk_load = false;
     int busy_timeout_ms = 30000;  // SQLite writers from several connections wait, not fail
 };

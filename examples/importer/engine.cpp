@@ -154,10 +154,11 @@ struct checked_row {
     std::string reason;
 };
 
-checked_row check(const header_map& h, std::span<const field> required, sheet_row&& r) {
+// Takes the row's text; the row itself (its vector of cells) stays with the caller.
+checked_row check(const header_map& h, std::span<const field> required, sheet_row& r) {
     checked_row c;
     c.row = r.number;
-    auto b = h.map(std::move(r));
+    auto b = h.take(r);
     if (!b) return c;
     if (auto why = validate(*b, required)) {
         c.what = checked_row::kind::rejected;
@@ -274,28 +275,67 @@ void run_pipeline(const weft::context& ctx, const import_options& opt,
     };
     struct checked_chunk {
         std::vector<checked_row> rows;
+        std::vector<sheet_row> shells;  // the chunk's rows, their text taken
         std::int64_t tokens = 0;
     };
+    // What the writer is done with goes back to the reading thread, which frees the rows' text
+    // there and reads new rows into the shells. Every string of a row is allocated by the
+    // reader; freed by the writer, each one would take the reader's malloc arena lock from the
+    // other core, and the two threads would contend for that lock on every cell (seen as a
+    // tenth of the import's samples in futex waits). Freed by the reader, they go back to its
+    // own caches, where its next rows' strings come from.
+    struct done_rows {
+        std::vector<business> rows;
+        std::vector<std::vector<sheet_row>> shells;
+    };
+    std::mutex done_mu;
+    std::vector<done_rows> done;        // guarded by done_mu
+    std::atomic<bool> any_done{false};  // relaxed: a hint that done is not empty; done_mu orders
 
     db->begin();
     try {
         db->create_schema();
-        std::vector<business> rows;
         auto p = weft::pipeline(ctx, {.capacity = chunks_per_channel}) |
                  weft::stage::source<rows_chunk>([&](weft::emitter<rows_chunk>& emit) {
                      rows_chunk chunk;
                      std::size_t bytes = 0;
+                     std::vector<sheet_row> spare;  // shells to read the next rows into
+                     // Checked before every row: written rows are freed before the reader
+                     // allocates more, so their memory is gone by the time their tokens let
+                     // the reader go on.
+                     const auto take_back = [&] {
+                         if (!any_done.load(std::memory_order_relaxed)) return;
+                         std::vector<done_rows> got;
+                         {
+                             std::lock_guard lock(done_mu);
+                             got.swap(done);
+                             any_done.store(false, std::memory_order_relaxed);
+                         }
+                         for (auto& d : got)
+                             for (auto& shells : d.shells)
+                                 for (auto& s : shells)
+                                     if (spare.size() < ck.rows_per_chunk)
+                                         spare.push_back(std::move(s));
+                     };
                      const auto send = [&] {
                          chunk.tokens =
                              std::min<std::int64_t>(static_cast<std::int64_t>(bytes), budget);
                          if (in_flight.acquire(emit.ctx(), chunk.tokens)) return false;
                          if (!emit(std::move(chunk))) return false;
                          chunk = rows_chunk{};
+                         chunk.rows.reserve(ck.rows_per_chunk);
                          bytes = 0;
                          return true;
                      };
+                     chunk.rows.reserve(ck.rows_per_chunk);
                      sheet_row r;
-                     while (sh.reader.next(r)) {
+                     for (;;) {
+                         take_back();
+                         if (!spare.empty()) {
+                             r = std::move(spare.back());
+                             spare.pop_back();
+                         }
+                         if (!sh.reader.next(r)) break;
                          meter.row_read(sh.reader);
                          bytes += row_bytes(r);
                          chunk.rows.push_back(std::move(r));
@@ -312,31 +352,39 @@ void run_pipeline(const weft::context& ctx, const import_options& opt,
                          out.tokens = chunk.tokens;
                          out.rows.reserve(chunk.rows.size());
                          for (auto& r : chunk.rows)
-                             out.rows.push_back(check(sh.header, required, std::move(r)));
+                             out.rows.push_back(check(sh.header, required, r));
+                         out.shells = std::move(chunk.rows);
                          return out;
                      },
                      worker_count(opt), weft::stage::ordered)
                      .name("validate") |
                  weft::stage::batch(ck.chunks_per_batch, opt.max_wait) |
                  weft::stage::sink([&](std::vector<checked_chunk>&& batch) {
-                     rows.clear();
+                     done_rows d;
                      std::int64_t tokens = 0;
                      for (auto& chunk : batch) {
                          tokens += chunk.tokens;
                          for (auto& c : chunk.rows) {
                              count(opt, st, c);
                              if (c.what == checked_row::kind::valid)
-                                 rows.push_back(std::move(c.record));
+                                 d.rows.push_back(std::move(c.record));
                          }
+                         d.shells.push_back(std::move(chunk.shells));
                      }
-                     if (!rows.empty()) {
-                         db->insert_many(rows);
-                         written.fetch_add(rows.size(), std::memory_order_relaxed);
+                     if (!d.rows.empty()) {
+                         db->insert_many(d.rows);
+                         written.fetch_add(d.rows.size(), std::memory_order_relaxed);
                      }
-                     // The rows are freed before their tokens go back: what the reader may
-                     // read next is what has really left memory.
-                     rows.clear();
                      batch.clear();
+                     // The rows go back before their tokens do, and the reader frees them
+                     // before it reads another row: what it may read next is what has really
+                     // left memory. Once it has read everything, they are freed here.
+                     if (!all_read.load(std::memory_order_relaxed)) {
+                         std::lock_guard lock(done_mu);
+                         done.push_back(std::move(d));
+                         any_done.store(true, std::memory_order_relaxed);
+                     }
+                     d = done_rows{};
                      in_flight.release(tokens);
                      meter.wrote(all_read.load(std::memory_order_relaxed));
                  }).name("write");
@@ -370,8 +418,7 @@ std::vector<business> read_all(const import_options& opt,
     sheet_row r;
     while (sh.reader.next(r)) {
         meter.row_read(sh.reader);
-        auto c = check(sh.header, opt.required, std::move(r));
-        r = sheet_row{};
+        auto c = check(sh.header, opt.required, r);
         count(opt, st, c);
         if (c.what == checked_row::kind::valid) rows.push_back(std::move(c.record));
     }

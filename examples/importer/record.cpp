@@ -173,7 +173,7 @@ std::vector<std::uint32_t> header_map::keep_mapped_columns() {
     return kept;
 }
 
-std::optional<business> header_map::map(sheet_row row) const {
+std::optional<business> header_map::take(sheet_row& row) const {
     // Cells the reader dropped (outside keep_mapped_columns) count too: it sets other_content when
     // one of them was not blank.
     if (!row.other_content && std::all_of(row.cells.begin(), row.cells.end(),

@@ -52,7 +52,10 @@ public:
     static header_map from(const sheet_row& header);
     // The record for a data row, its cells moved in; nullopt when the row has no non-empty cell
     // (skipped), counting sheet_row::other_content as one.
-    std::optional<business> map(sheet_row row) const;
+    std::optional<business> map(sheet_row row) const { return take(row); }
+    // The same, moving the mapped cells' text out of `row` and leaving the row itself (its
+    // vector of cells) to the caller, who may give it to xlsx_reader::next again.
+    std::optional<business> take(sheet_row& row) const;
     // The mapped columns, ascending (0 is column A): what xlsx_reader::keep_columns takes after
     // row 1. From then on map() takes rows that hold only those cells, in that order.
     std::vector<std::uint32_t> keep_mapped_columns();

@@ -13,7 +13,9 @@
 //   refuses a nameless row even if validation was skipped.
 // - bulk_load never trades crash safety: WAL with synchronous=NORMAL keeps every committed
 //   transaction across a killed process (only a power loss may drop the last commits), and an
-//   uncommitted one is rolled back on the next open. synchronous=OFF is never used.
+//   uncommitted one is rolled back on the next open; so does the rollback journal (with
+//   synchronous=FULL) that the first transaction into a database with no page yet keeps.
+//   synchronous=OFF is never used.
 #include "sqlite_database.hpp"
 
 #include "database_sql.hpp"
@@ -82,7 +84,6 @@ public:
             sqlite3_busy_timeout(db_, opt.busy_timeout_ms);
             // The first statement reads the file: "file is not a database" shows up here, at
             // connect time, rather than at the first insert.
-            std::string mode;
             const auto run = [this, &doing](const char* sql, std::string* first = nullptr) {
                 const auto keep = [](void* out, int, char** values, char**) {
                     if (out && values[0]) *static_cast<std::string*>(out) = values[0];
@@ -94,9 +95,20 @@ public:
             };
             run("PRAGMA schema_version");
             if (opt.bulk_load) {
-                run("PRAGMA journal_mode=WAL", &mode);
-                // NORMAL is crash-safe only under WAL; otherwise FULL stays.
-                if (mode == "wal") run("PRAGMA synchronous=NORMAL");
+                std::string pages;
+                run("PRAGMA page_count", &pages);
+                // A database with no page yet (a file this connection created, or an empty
+                // one): its first transaction keeps the rollback journal, which records only
+                // the pages that existed before it (none), so the load is written once; WAL
+                // would write every page twice, to the log and back into the file. Crash
+                // safety is the same: a killed load leaves a hot journal and the next open
+                // rolls it back (synchronous stays FULL meanwhile). The first commit then
+                // switches the file to WAL, as for any other bulk load.
+                if (pages == "0") {
+                    wal_after_commit_ = true;
+                } else {
+                    use_wal();
+                }
                 run(load_cache_sql);
                 // temp_store stays the default (files): building an index after the load sorts
                 // the whole column, and an in-memory temp store would hold all of it.
@@ -162,6 +174,10 @@ public:
             build_indexes();
         }
         exec("COMMIT", "commit");
+        if (wal_after_commit_) {
+            wal_after_commit_ = false;
+            use_wal();
+        }
     }
 
     void rollback() override {
@@ -238,6 +254,19 @@ public:
 
 private:
     bool in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
+
+    // WAL, and synchronous=NORMAL with it: NORMAL is crash-safe only under WAL; otherwise
+    // (a file system without shared memory, an in-memory database) FULL stays.
+    void use_wal() {
+        std::string mode;
+        const auto keep = [](void* out, int, char** values, char**) {
+            if (values[0]) *static_cast<std::string*>(out) = values[0];
+            return 0;
+        };
+        if (sqlite3_exec(db_, "PRAGMA journal_mode=WAL", keep, &mode, nullptr) != SQLITE_OK)
+            fail("switch to WAL");
+        if (mode == "wal") exec("PRAGMA synchronous=NORMAL", "set synchronous=NORMAL");
+    }
 
     // Asks a question whose answer is one integer.
     std::int64_t scalar(const char* sql, std::string_view doing,
@@ -340,6 +369,7 @@ private:
     statement insert_;
     bool failed_ = false;  // a statement of the open transaction failed: commit is refused
     bool indexes_deferred_ = false;  // commit() builds the indexes first
+    bool wal_after_commit_ = false;  // bulk_load into a database with no page yet
 };
 
 }  // namespace

@@ -75,7 +75,9 @@ public:
     void keep_columns(std::span<const std::uint32_t> columns);
 
     // The next row that appears in the sheet's XML (rows absent from the XML are not invented).
-    // Returns false at the end of the sheet. Throws file_error.
+    // Returns false at the end of the sheet. Throws file_error. The vector that `row.cells` held
+    // before is kept to read a later row into, so a caller that passes rows it is done with
+    // spares the reader an allocation per row.
     bool next(sheet_row& row);
 
     // How much of the sheet part has been inflated, 0..1 (from the declared size: progress only).

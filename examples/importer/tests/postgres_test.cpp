@@ -150,6 +150,37 @@ TEST_CASE("postgresql: the indexes built at commit are valid and used by queries
           "1");
 }
 
+// COPY FREEZE is used exactly when the transaction created the table (PostgreSQL refuses it
+// otherwise): the pages of such a load are all-frozen at once; those of a load into a table
+// that already existed are left for VACUUM, as any insert's.
+TEST_CASE("postgresql: a load into a table its transaction created is written frozen") {
+    WEFT_WATCHDOG();
+    const std::string url = fresh_database();
+    const std::string frozen =
+        "CREATE EXTENSION IF NOT EXISTS pg_visibility; SELECT count(*) FILTER (WHERE "
+        "all_frozen) || '/' || count(*) FROM pg_visibility_map('businesses')";
+    auto db = weft_import::connect(url, {.bulk_load = true});
+    db->begin();
+    db->create_schema();
+    db->insert_many(plain_rows(0, 1000));
+    db->insert_many(plain_rows(1000, 1000));  // a second COPY in the same transaction
+    db->commit();
+    const std::string pages =
+        server_query("SELECT relpages FROM pg_class WHERE relname = 'businesses'");
+    CHECK(pages != "0");
+    CHECK(server_query(frozen) == pages + "/" + pages);
+    CHECK(db->count() == 2000);
+
+    // The table exists now: the next load is a plain COPY, and its new pages are not frozen.
+    db->begin();
+    db->create_schema();
+    db->insert_many(plain_rows(2000, 1000));
+    db->commit();
+    CHECK(db->count() == 3000);
+    CHECK(server_query("SELECT count(*) FROM pg_visibility_map('businesses') WHERE NOT "
+                       "all_frozen") != "0");
+}
+
 TEST_CASE("postgresql: an index that cannot be built at commit rolls the whole load back") {
     WEFT_WATCHDOG();
     const std::string url = fresh_database();

@@ -68,6 +68,27 @@ TEST_CASE("header: every field found in the standard order") {
           std::array<std::string, field_count>{"n", "c", "p", "e", "a", "ci", "co", "w", "d"});
 }
 
+TEST_CASE("header: take moves the text out and leaves the row's vector of cells to the caller") {
+    const auto m = header_map::from(standard_header);
+    const std::string long_name(100, 'n');  // beyond the small-string buffer: a heap block
+    auto row = make_row(8, {long_name, "c", "p", "e@x.io"});
+    const auto* block = row.cells[0].data();
+    const auto* cells = row.cells.data();
+    const auto b = m.take(row);
+    REQUIRE(b);
+    CHECK(b->row == 8);
+    CHECK((*b)[field::name] == long_name);
+    CHECK((*b)[field::name].data() == block);  // moved, not copied
+    CHECK((*b)[field::email] == "e@x.io");
+    CHECK(row.cells.data() == cells);  // the vector stays with the row
+    CHECK(row.cells.size() == 4);
+    CHECK(row.cells[0].empty());
+    // A blank row gives nothing and keeps its cells.
+    auto blank_row = make_row(9, {" ", "\t"});
+    CHECK_FALSE(m.take(blank_row));
+    CHECK(blank_row.cells.size() == 2);
+}
+
 TEST_CASE("header: any order, any case, surrounding whitespace ignored, unknown columns ignored") {
     // Tabs, newlines (Alt+Enter in Excel), NBSP and the ideographic space all count as spaces.
     const auto m = header_map::from(make_row(1, {"  NAME ", "e-mail", "\tcity\n", "Notes", "",

@@ -5,7 +5,10 @@
 #include "importer_support.hpp"
 
 #include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -139,6 +142,66 @@ TEST_CASE("sqlite: text with a NUL byte is stored whole") {
     db->insert_one(b);
     db->insert_many(std::vector<business>{b});
     check_same(db->select_all(), {b, b});
+}
+
+// A load into a database with no page yet keeps the rollback journal (nothing to save in it,
+// so every page is written once) and switches to WAL at its commit; a process that dies before
+// the commit leaves a hot journal, and the next open rolls it back: no table, and the file
+// takes the next import.
+TEST_CASE("sqlite: a bulk load into a new file commits under the rollback journal, then WAL") {
+    WEFT_WATCHDOG();
+    const std::string url = fresh_database();
+    const std::string path = path_of(url).string();
+    {
+        auto db = weft_import::connect(url, {.bulk_load = true});
+        db->begin();
+        db->create_schema();
+        db->insert_many(plain_rows(0, 500));
+        CHECK(std::filesystem::exists(path + "-journal"));
+        CHECK_FALSE(std::filesystem::exists(path + "-wal"));
+        db->commit();
+        CHECK(query(url, "PRAGMA journal_mode") == "wal");
+        CHECK(db->count() == 500);
+        CHECK(db->index_names() == six_indexes);
+    }
+    CHECK(query(url, "SELECT count(*) FROM businesses") == "500");
+
+    // An existing file goes to WAL at once, before its first transaction.
+    auto again = weft_import::connect(url, {.bulk_load = true});
+    CHECK(query(url, "PRAGMA journal_mode") == "wal");
+    again->begin();
+    again->insert_many(plain_rows(500, 10));
+    CHECK_FALSE(std::filesystem::exists(path + "-journal"));
+    again->commit();
+    CHECK(again->count() == 510);
+
+    const std::string killed = fresh_database();
+    const pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        // The child dies in the middle of its load, as a killed import would: no commit, no
+        // rollback, no close.
+        try {
+            auto db = weft_import::connect(killed, {.bulk_load = true});
+            db->begin();
+            db->create_schema();
+            db->insert_many(plain_rows(0, 2000));
+            std::_Exit(std::filesystem::exists(path_of(killed).string() + "-journal") ? 0 : 2);
+        } catch (...) { std::_Exit(3); }
+    }
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+    auto after = weft_import::connect(killed, {.bulk_load = true});
+    CHECK(after->index_names().empty());
+    CHECK(query(killed, "SELECT count(*) FROM sqlite_master") == "0");
+    after->begin();
+    after->create_schema();
+    after->insert_many(plain_rows(0, 3));
+    after->commit();
+    CHECK(after->count() == 3);
+    CHECK(query(killed, "PRAGMA journal_mode") == "wal");
 }
 
 TEST_CASE("sqlite: concurrent writers in WAL mode lose no row") {

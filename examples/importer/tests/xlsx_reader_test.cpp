@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "../../../tests/support.hpp"
+#include "generate.hpp"
 #include "importer_support.hpp"
 #include "xlsx_reader.hpp"
 
@@ -343,6 +344,45 @@ TEST_CASE("a workbook written by libxlsxwriter: every value kind, sheet names, s
         REQUIRE(b.next(row));
         CHECK(row.number == 2);
     }
+}
+
+// The worksheet is inflated on a thread of its own, a few chunks ahead of the parser: rows still
+// come out in order and complete, the progress fraction only grows and ends at 1, and a reader
+// dropped in the middle of a sheet stops that thread at once.
+TEST_CASE("a long sheet read through its inflating thread, whole or dropped halfway") {
+    WEFT_WATCHDOG(std::chrono::seconds(120));
+    temp_dir dir;
+    const auto book = dir.path / "long.xlsx";
+    weft_import::generate_options g;
+    g.rows = 20'000;  // several MiB of XML: many chunks
+    g.seed = 3;
+    weft_import::generate_workbook(book, g);
+
+    xlsx_reader whole(book);
+    sheet_row r;
+    std::uint32_t last = 0;
+    std::size_t rows = 0;
+    double fraction = 0;
+    while (whole.next(r)) {
+        CHECK(r.number == last + 1);
+        last = r.number;
+        if (r.number > 1) {
+            const auto want = weft_import::generate_row(g, r.number - 2).values;
+            const std::string got = r.cells.empty() ? std::string() : r.cells[0];
+            if (got != want[0]) FAIL_CHECK("row " << r.number << ": " << got);
+        }
+        ++rows;
+        CHECK(whole.fraction_read() >= fraction);
+        fraction = whole.fraction_read();
+    }
+    CHECK(rows == 20'001);
+    CHECK(whole.fraction_read() == 1.0);
+    CHECK_FALSE(whole.next(r));  // and stays at the end
+
+    for (const int stop_after : {0, 1, 5'000}) {
+        xlsx_reader part(book);
+        for (int i = 0; i < stop_after; ++i) REQUIRE(part.next(r));
+    }  // destroyed with its thread mid-sheet: the watchdog would catch a hang
 }
 
 TEST_CASE("without Sheet1 the first worksheet is read; chartsheets are not worksheets") {
