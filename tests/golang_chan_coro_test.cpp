@@ -1048,3 +1048,25 @@ TEST_CASE("use_awaitable: lazy until awaited, and a never-waiting coroutine cann
     CHECK(tuple_got == 8);
     CHECK(t.failures() == 0);
 }
+
+// The awaitable owns a copy of the handle it was made from: a stored awaitable may outlive a
+// temporary handle (under ASan a reference to the dead handle is a stack-use-after-scope).
+TEST_CASE("use_awaitable: a stored awaitable outlives the handle it was made from") {
+    WEFT_WATCHDOG();
+    tasks t;
+    channel<int> ch(1);
+    std::optional<awaitable<weft::receive_result<int>>> op;
+    {
+        weft::receiver<int> rx = ch;
+        op.emplace(rx.async_receive(use_awaitable));
+    }
+    REQUIRE(ch.try_send(3));
+    int got = 0;
+    t.go([&]() -> awaitable<void> {
+        auto r = co_await std::move(*op);
+        got = r.value.value_or(-1);
+    });
+    t.run();
+    CHECK(got == 3);
+    CHECK(t.failures() == 0);
+}

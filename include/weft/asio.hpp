@@ -23,9 +23,7 @@
 //   suspending (Asio 1.83's "immediate completion"); only one that must wait suspends. Up to 64
 //   such completions in a row per thread; the next operation goes through the executor's queue
 //   (a coroutine cannot be preempted, as a goroutine is: this bounds how long it keeps its
-//   thread). The awaitable refers to the handle it was called on until it is awaited (as
-//   Asio's operations refer to their I/O object): await it in the same expression, or keep the
-//   handle alive until then.
+//   thread). The awaitable owns a copy of the handle, so it may be stored and awaited later.
 // - Per-operation cancellation: an operation whose handler has a cancellation slot
 //   (bind_cancellation_slot, awaitable_operators' ||, parallel_group) is withdrawn when any
 //   cancellation type is emitted, losslessly: a canceled send hands its value back and a
@@ -625,8 +623,9 @@ struct selector_initiation {
 // count is per thread, not per coroutine: any operation that suspends resets it. 64 spreads
 // the queue's round trip over many operations and still hands the thread over often.
 //
-// The awaitable holds a pointer to the caller's handle, not a copy: copying it (a shared_ptr)
-// cost a fifth of ProdCons/1p1c/cap100/weft_coro/1t. The operation that waits copies it.
+// The awaitable owns a copy of the caller's handle. A pointer would save a shared_ptr copy (a
+// fifth of ProdCons/1p1c/cap100/weft_coro/1t) but dangle when a stored awaitable outlives a
+// temporary handle, as in co_spawn(ex, make_channel().async_receive(use_awaitable), ...).
 #if defined(BOOST_ASIO_HAS_CO_AWAIT)
 template <class Token>
 struct awaitable_token : std::false_type {};
@@ -665,8 +664,7 @@ auto wait_in_this_frame(Initiation& init, net::use_awaitable_t<Executor>& token,
 }
 
 template <class Executor, class T, class D>
-net::awaitable<send_result<T>, Executor> awaitable_send(const D* hp, T v) {
-    const D& h = *hp;
+net::awaitable<send_result<T>, Executor> awaitable_send(D h, T v) {
     std::optional<T> back;  // the value a try handed back (T need not be assignable)
     if (ready_allowed()) {
         auto r = h.try_send(std::move(v));
@@ -685,8 +683,7 @@ net::awaitable<send_result<T>, Executor> awaitable_send(const D* hp, T v) {
 }
 
 template <class Executor, class T, class D>
-net::awaitable<receive_result<T>, Executor> awaitable_receive(const D* hp) {
-    const D& h = *hp;
+net::awaitable<receive_result<T>, Executor> awaitable_receive(D h) {
     if (ready_allowed()) {
         auto r = h.try_receive();
         if (r.status != op_status::empty) {
@@ -747,7 +744,7 @@ auto detail::send_api<T, D>::async_send(T v, Token&& token) const {
     if constexpr (detail::awaitable_token<std::decay_t<Token>>::value) {
         return detail::awaitable_send<
             typename detail::awaitable_token<std::decay_t<Token>>::executor_type, T>(
-            static_cast<const D*>(this), std::move(v));
+            static_cast<const D&>(*this), std::move(v));
     } else
 #endif
     {
@@ -763,7 +760,7 @@ auto detail::receive_api<T, D>::async_receive(Token&& token) const {
     if constexpr (detail::awaitable_token<std::decay_t<Token>>::value) {
         return detail::awaitable_receive<
             typename detail::awaitable_token<std::decay_t<Token>>::executor_type, T>(
-            static_cast<const D*>(this));
+            static_cast<const D&>(*this));
     } else
 #endif
     {
