@@ -1,10 +1,5 @@
 // weft/asio.hpp's wait_group::async_wait, error_group's coroutine tasks (try_spawn, async_spawn,
 // async_wait) and weft::spawn: coroutines and threads on the same groups.
-#if defined(__GNUC__) && !defined(__clang__)
-// GCC 12 at -O1 (the sanitizer builds) warns inside Boost.Asio that a completion object "may be
-// used uninitialized": a false positive in Boost's code, not in weft's (as in asio_test.cpp).
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
 #include <weft/asio.hpp>
 #include <weft/error_group.hpp>
 #include <weft/wait_group.hpp>
@@ -35,31 +30,9 @@
 #include <thread>
 #include <vector>
 
-#include "support.hpp"
+#include "asio_support.hpp"
 
-namespace net = boost::asio;
-using net::awaitable;
-using net::use_awaitable;
-using namespace std::chrono_literals;
 using boost::system::error_code;
-
-namespace {
-
-// Runs `ioc` until it runs out of work, under a watchdog.
-void run(net::io_context& ioc, const char* what) {
-    weft_test::watchdog w(what);
-    ioc.run();
-}
-
-std::string what(const std::exception_ptr& e) {
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& x) { return x.what(); } catch (...) {
-        return "?";
-    }
-}
-
-}  // namespace
 
 TEST_CASE("wait_group::async_wait: coroutines wait while many threads call done()") {
     constexpr int threads = 8;
@@ -264,7 +237,7 @@ TEST_CASE("error_group: thread and coroutine tasks, the first error wins and can
         runner.join();
     }
     REQUIRE(first);
-    CHECK(what(first) == "first");
+    CHECK(weft::error_message(first) == "first");
     CHECK(from_coroutine == first);
     CHECK(canceled_then);
     CHECK(saw_cancel.load() == 6);
@@ -438,7 +411,7 @@ TEST_CASE("error_group: an io_context destroyed under parked tasks and waiters e
         first = g.wait();  // the destroyed tasks have ended, with an error
     }
     REQUIRE(first);
-    CHECK(what(first).find("destroyed before it finished") != std::string::npos);
+    CHECK(weft::error_message(first).find("destroyed before it finished") != std::string::npos);
     CHECK(g.errors().size() == 3);
     CHECK(g.try_go([] {}));  // every slot was given back
     CHECK(g.wait() == first);

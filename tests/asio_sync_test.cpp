@@ -1,9 +1,5 @@
 // weft/asio.hpp's asynchronous semaphore and rate-limiter waits: FIFO shared with threads,
 // cancellation that takes nothing, shutdown that withdraws.
-#if defined(__GNUC__) && !defined(__clang__)
-// GCC 12 at -O1 (the sanitizer builds): a false positive inside Boost.Asio (see asio_test.cpp).
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
 #include <weft/asio.hpp>
 #include <weft/rate.hpp>
 #include <weft/semaphore.hpp>
@@ -31,22 +27,9 @@
 #include <thread>
 #include <vector>
 
-#include "support.hpp"
-
-namespace net = boost::asio;
-using net::awaitable;
-using net::use_awaitable;
-using namespace std::chrono_literals;
+#include "asio_support.hpp"
 
 namespace {
-
-void run(net::io_context& ioc, const char* what, int threads = 1) {
-    weft_test::watchdog w(what);
-    std::vector<std::thread> extra;
-    for (int i = 1; i < threads; ++i) extra.emplace_back([&] { ioc.run(); });
-    ioc.run();
-    for (auto& t : extra) t.join();
-}
 
 // try_acquire(0) fails exactly when someone is queued (FIFO: nobody overtakes a waiter).
 bool queued(weft::semaphore& s) { return !s.try_acquire(0); }

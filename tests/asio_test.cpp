@@ -1,10 +1,5 @@
 // weft/asio.hpp: channels, select and cancellation from Boost.Asio coroutines and callbacks,
 // mixed with threads on the same channels.
-#if defined(__GNUC__) && !defined(__clang__)
-// GCC 12 at -O1 (the sanitizer builds) warns inside Boost.Asio's use_future that a completion
-// object "may be used uninitialized": a false positive in Boost's code, not in weft's.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
 #include <weft/asio.hpp>
 #include <weft/time.hpp>
 
@@ -36,25 +31,7 @@
 #include <thread>
 #include <vector>
 
-#include "support.hpp"
-
-namespace net = boost::asio;
-using net::awaitable;
-using net::use_awaitable;
-using namespace std::chrono_literals;
-
-namespace {
-
-// Runs `ioc` on `threads` threads until it runs out of work, under a watchdog.
-void run(net::io_context& ioc, const char* what, int threads = 1) {
-    weft_test::watchdog w(what);
-    std::vector<std::thread> extra;
-    for (int i = 1; i < threads; ++i) extra.emplace_back([&] { ioc.run(); });
-    ioc.run();
-    for (auto& t : extra) t.join();
-}
-
-}  // namespace
+#include "asio_support.hpp"
 
 TEST_CASE("a coroutine receives what a thread sends, then closed; never an exception") {
     net::io_context ioc;

@@ -1,9 +1,5 @@
 // weft/future.hpp (a one-shot result on a channel) and weft/co_worker_pool.hpp (a worker pool
 // of Asio coroutines): results for threads, select and coroutines; drain, stop, errors.
-#if defined(__GNUC__) && !defined(__clang__)
-// GCC 12 at -O1 (the sanitizer builds): a false positive inside Boost.Asio (see asio_test.cpp).
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
 #include <weft/co_worker_pool.hpp>
 #include <weft/future.hpp>
 #include <weft/time.hpp>
@@ -28,24 +24,7 @@
 #include <thread>
 #include <vector>
 
-#include "support.hpp"
-
-namespace net = boost::asio;
-using net::awaitable;
-using net::use_awaitable;
-using namespace std::chrono_literals;
-
-namespace {
-
-void run(net::io_context& ioc, const char* what, int threads = 1) {
-    weft_test::watchdog w(what);
-    std::vector<std::thread> extra;
-    for (int i = 1; i < threads; ++i) extra.emplace_back([&] { ioc.run(); });
-    ioc.run();
-    for (auto& t : extra) t.join();
-}
-
-}  // namespace
+#include "asio_support.hpp"
 
 TEST_CASE("future: a value, an exception or a broken promise, for a thread") {
     weft_test::watchdog w("future get");

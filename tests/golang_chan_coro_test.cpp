@@ -13,11 +13,6 @@
 // (send, receive, select with send and receive cases) of one kind of party completed by the
 // other, close and context cancellation while blocked, move-only values, exceptions from select
 // case functions, and the use_awaitable fast path's own rules (lazy start, bounded run).
-#if defined(__GNUC__) && !defined(__clang__)
-// GCC 12 at -O1 (the sanitizer builds) warns inside Boost.Asio that a completion object "may be
-// used uninitialized": a false positive in Boost's code (see asio_test.cpp).
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
 #include <weft/asio.hpp>
 #include <weft/context.hpp>
 
@@ -45,17 +40,13 @@
 #include <utility>
 #include <vector>
 
-#include "support.hpp"
+#include "asio_support.hpp"
 
-namespace net = boost::asio;
-using net::awaitable;
-using net::use_awaitable;
 using weft::channel;
 using weft::on_receive;
 using weft::on_send;
 using weft::op_status;
 using weft::otherwise;
-using namespace std::chrono_literals;
 using weft_test::goroutines;
 
 namespace {
