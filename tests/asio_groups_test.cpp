@@ -1,5 +1,8 @@
 // weft/asio.hpp's wait_group::async_wait, error_group's coroutine tasks (try_spawn, async_spawn,
 // async_wait) and weft::spawn: coroutines and threads on the same groups.
+// First: the warning it silences is reported inside the Boost headers below.
+#include "asio_support.hpp"
+
 #include <weft/asio.hpp>
 #include <weft/error_group.hpp>
 #include <weft/wait_group.hpp>
@@ -29,8 +32,6 @@
 #include <system_error>
 #include <thread>
 #include <vector>
-
-#include "asio_support.hpp"
 
 using boost::system::error_code;
 

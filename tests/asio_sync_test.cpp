@@ -1,5 +1,8 @@
 // weft/asio.hpp's asynchronous semaphore and rate-limiter waits: FIFO shared with threads,
 // cancellation that takes nothing, shutdown that withdraws.
+// First: the warning it silences is reported inside the Boost headers below.
+#include "asio_support.hpp"
+
 #include <weft/asio.hpp>
 #include <weft/rate.hpp>
 #include <weft/semaphore.hpp>
@@ -26,8 +29,6 @@
 #include <system_error>
 #include <thread>
 #include <vector>
-
-#include "asio_support.hpp"
 
 namespace {
 

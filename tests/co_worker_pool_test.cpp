@@ -1,5 +1,8 @@
 // weft/future.hpp (a one-shot result on a channel) and weft/co_worker_pool.hpp (a worker pool
 // of Asio coroutines): results for threads, select and coroutines; drain, stop, errors.
+// First: the warning it silences is reported inside the Boost headers below.
+#include "asio_support.hpp"
+
 #include <weft/co_worker_pool.hpp>
 #include <weft/future.hpp>
 #include <weft/time.hpp>
@@ -23,8 +26,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include "asio_support.hpp"
 
 TEST_CASE("future: a value, an exception or a broken promise, for a thread") {
     weft_test::watchdog w("future get");

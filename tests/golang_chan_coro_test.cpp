@@ -13,6 +13,9 @@
 // (send, receive, select with send and receive cases) of one kind of party completed by the
 // other, close and context cancellation while blocked, move-only values, exceptions from select
 // case functions, and the use_awaitable fast path's own rules (lazy start, bounded run).
+// First: the warning it silences is reported inside the Boost headers below.
+#include "asio_support.hpp"
+
 #include <weft/asio.hpp>
 #include <weft/context.hpp>
 
@@ -39,8 +42,6 @@
 #include <tuple>
 #include <utility>
 #include <vector>
-
-#include "asio_support.hpp"
 
 using weft::channel;
 using weft::on_receive;

@@ -108,7 +108,8 @@ namespace {
 
 bool valid_nick(std::string_view n) {
     if (n.empty() || n.size() > 32) return false;
-    for (unsigned char c : n) {
+    for (char ch : n) {
+        auto c = static_cast<unsigned char>(ch);
         if (c <= ' ' || c == 0x7f) return false;
     }
     return n[0] != '*' && n[0] != '<';  // would read like a notice or a message

@@ -88,14 +88,14 @@ void stopped_after_three() {
     weft::channel<int> nums(0), squares(0);
     net::co_spawn(
         ioc,
-        [ctx, nums]() -> net::awaitable<void> {
+        [ctx = ctx, nums]() -> net::awaitable<void> {
             for (int n = 1; co_await send_or_done(ctx, nums, n); ++n) {}
             nums.close();
         },
         net::detached);
     net::co_spawn(
         ioc,
-        [ctx, nums, squares]() -> net::awaitable<void> {
+        [ctx = ctx, nums, squares]() -> net::awaitable<void> {
             while (auto r = co_await nums.async_receive(use_awaitable))
                 if (*r % 2 == 0 && !co_await send_or_done(ctx, squares, *r * *r)) break;
             squares.close();
@@ -103,7 +103,7 @@ void stopped_after_three() {
         net::detached);
     net::co_spawn(
         ioc,
-        [&, squares]() -> net::awaitable<void> {
+        [cancel = cancel, squares]() -> net::awaitable<void> {
             std::printf("endless, stopped after three:");
             for (int i = 0; i < 3; ++i) {
                 auto r = co_await squares.async_receive(use_awaitable);

@@ -112,10 +112,10 @@ TEST_CASE("every member hears every line in each sender's order, with join and l
     // c3 leaves with /quit: the others hear it, and its connection ends.
     cs[3]->send("/quit");
     CHECK(cs[3]->until_eof().empty());
-    for (int j = 0; j < 3; ++j) CHECK(cs[j]->lines_until("* c3 left").size() == 1);
+    for (std::size_t j = 0; j < 3; ++j) CHECK(cs[j]->lines_until("* c3 left").size() == 1);
     // c2's kernel resets the connection (a crash): the others hear it leave, and go on.
     cs[2]->reset();
-    for (int j = 0; j < 2; ++j) CHECK(cs[j]->lines_until("* c2 left").size() == 1);
+    for (std::size_t j = 0; j < 2; ++j) CHECK(cs[j]->lines_until("* c2 left").size() == 1);
     const std::vector<client*> rest{cs[0].get(), cs[1].get()};
     const std::vector<std::string> rest_nicks{"c0", "c1"};
     const auto after = chat_test::converse(rest, rest_nicks, rest, 50, 8);
