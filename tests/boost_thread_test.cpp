@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <exception>
 #include <memory>
+#include <stop_token>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -177,6 +178,54 @@ TEST_CASE("after unlink, a cancel does not interrupt the thread") {
     (void)go.send(1);
     t.join();
     CHECK(!requested);
+}
+
+// done() closes before the canceller runs the stop callbacks: a thread that saw done() close
+// and then unlinked used to remove the link's callback before it ran, and joined a thread that
+// was never interrupted (a deadlock seen under TSan). Another stop callback, registered after
+// the link's and so run before it (libstdc++ runs the newest first), holds the canceller there
+// while this thread unlinks.
+TEST_CASE("unlinking while the cancellation has not reached the link still interrupts") {
+    WEFT_WATCHDOG();
+    auto [ctx, cancel] = weft::with_cancel(weft::background());
+    std::atomic<bool> interrupted{false};
+    boost::thread t([&] { interrupted = boost_sleep_interrupted(); });
+    weft::interruption_link link(t, ctx, cancel);
+    weft::channel<int> entered(1);
+    weft::channel<int> unlinked(1);
+    std::stop_callback hold(ctx.stop_token(), [&] {
+        (void)entered.send(1);
+        (void)unlinked.receive_for(10s);
+    });
+    std::thread canceller([&, cancel = cancel] { cancel(); });
+    CHECK(entered.receive_for(10s).status == weft::op_status::ok);
+    CHECK(ctx.done().receive_for(10s).status == weft::op_status::closed);
+    link.unlink();
+    (void)unlinked.send(1);
+    canceller.join();
+    t.join();
+    CHECK(interrupted);
+}
+
+TEST_CASE("unlink does not interrupt again a thread the cancellation interrupted") {
+    WEFT_WATCHDOG();
+    auto [ctx, cancel] = weft::with_cancel(weft::background());
+    weft::channel<int> caught(1);
+    weft::channel<int> go(1);
+    std::atomic<bool> again{true};
+    boost::thread t([&] {
+        (void)boost_sleep_interrupted();
+        (void)caught.send(1);
+        (void)go.receive();
+        again = boost::this_thread::interruption_requested();
+    });
+    weft::interruption_link link(t, ctx, cancel);
+    cancel();  // runs the link's callback here, which interrupts t
+    CHECK(caught.receive_for(10s).status == weft::op_status::ok);
+    link.unlink();
+    (void)go.send(1);
+    t.join();
+    CHECK(!again);
 }
 
 TEST_CASE("the thread ends before the context is canceled") {

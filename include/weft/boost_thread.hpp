@@ -32,7 +32,10 @@
 // Lifetime: the link borrows t. Until unlink() or the link's destruction, t must not be joined,
 // detached, moved from, assigned to or destroyed (those write the boost::thread object that the
 // link reads from other threads); calling t.interrupt() or t.interruption_requested() is fine.
-// unlink() returns once no poll or interrupt of the link is in flight, and none starts after.
+// unlink() returns once no poll or interrupt of the link is in flight, and none starts after;
+// if the context is canceled by then, t has been interrupted, exactly once, whether the
+// canceller's callback reached it or not (done() closes before the stop callbacks run, so a
+// thread that saw done() close and then unlinked would otherwise race the interrupt).
 // The thread may end while linked: an interrupt of an ended (not yet joined) thread is harmless,
 // and the context lives on. The link keeps the context's node (through the cancel function), not
 // the thread's work; the caller may drop its own handles to the context first.
@@ -54,6 +57,7 @@
 #include <boost/thread/exceptions.hpp>
 #include <boost/thread/thread_only.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <exception>
@@ -233,19 +237,27 @@ public:
     ~interruption_link() { unlink(); }
 
     // Ends both directions: afterwards the link never touches t again, and may be destroyed at
-    // leisure. Waits for an interrupt (from a cancellation on another thread) in flight.
-    // Calling it again does nothing.
+    // leisure. Waits for an interrupt (from a cancellation on another thread) in flight; if the
+    // context is canceled and its callback has not interrupted t, interrupts t here. Calling it
+    // again does nothing.
     void unlink() noexcept {
         detail::interruption_watch::instance().remove(entry_);
+        if (!callback_) return;
         callback_.reset();
+        // relaxed: ~stop_callback above either removed the callback before it ran or waited for
+        // it to return, which orders its store before this load.
+        if (!fired_.load(std::memory_order_relaxed) && ctx_.err()) t_->interrupt();
+        ctx_ = context();
     }
 
 private:
     struct interrupter {
         boost::thread* t;
         detail::interruption_entry* entry;
+        std::atomic<bool>* fired;
         // boost::thread::interrupt() throws only if Boost's internal mutex fails to lock.
         void operator()() const noexcept {
+            fired->store(true, std::memory_order_relaxed);
             t->interrupt();
             // The context is canceled, whoever did it: nothing left to poll for.
             detail::interruption_watch::instance().remove(*entry);
@@ -268,9 +280,14 @@ private:
     }
 
     // May interrupt t right here, if ctx is already canceled.
-    void arm(const context& ctx) { callback_.emplace(ctx.stop_token(), interrupter{t_, &entry_}); }
+    void arm(const context& ctx) {
+        ctx_ = ctx;
+        callback_.emplace(ctx.stop_token(), interrupter{t_, &entry_, &fired_});
+    }
 
     boost::thread* t_;
+    context ctx_;  // read by unlink(), to interrupt t if the canceller's callback did not
+    std::atomic<bool> fired_{false};
     detail::interruption_entry entry_;
     std::optional<std::stop_callback<interrupter>> callback_;
 };
