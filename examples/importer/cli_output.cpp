@@ -33,17 +33,6 @@ void put(std::FILE* f, std::string_view s, const std::string& what) {
     if (std::fwrite(s.data(), 1, s.size(), f) != s.size()) fail(what, errno ? errno : EIO);
 }
 
-// RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled.
-std::string csv_field(std::string_view s) {
-    if (s.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(s);
-    std::string out = "\"";
-    for (const char ch : s) {
-        if (ch == '"') out += '"';
-        out += ch;
-    }
-    return out + "\"";
-}
-
 // "key":value, with Boost.JSON doing the escaping.
 std::string member(std::string_view key, const json::value& v) {
     std::string out = json::serialize(json::string_view(key.data(), key.size()));

@@ -217,4 +217,14 @@ std::optional<std::string> validate(const business& b, std::span<const field> re
     return std::nullopt;
 }
 
+std::string csv_field(std::string_view s) {
+    if (s.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(s);
+    std::string out = "\"";
+    for (const char ch : s) {
+        if (ch == '"') out += '"';
+        out += ch;
+    }
+    return out + "\"";
+}
+
 }  // namespace weft_import

@@ -70,4 +70,7 @@ std::vector<field> parse_fields(std::string_view list);
 // Empty when the record is valid; otherwise the reason it is rejected.
 std::optional<std::string> validate(const business& b, std::span<const field> required);
 
+// A CSV field (RFC 4180): quoted when it holds a comma, quote or line break, quotes doubled.
+std::string csv_field(std::string_view s);
+
 }  // namespace weft_import

@@ -42,4 +42,9 @@ inline constexpr std::size_t max_cell_characters = 32767;
 // in proportion to the file: 3.5 million of them in 12 KB of zip cost 504 MB.
 inline constexpr std::size_t max_xml_depth = 64;
 
+// An unnamed temporary file (O_TMPFILE, else tmpfile()), open read-write: gone when its last
+// descriptor closes, whatever happens to the process. Throws file_error ("cannot create a
+// temporary file for <purpose>: <strerror>").
+int unnamed_temp_file(const char* purpose);
+
 }  // namespace weft_import

@@ -16,7 +16,8 @@
 #include <utility>
 #include <vector>
 
-namespace weft_import::xlsx_detail {
+namespace weft_import {
+namespace xlsx_detail {
 namespace {
 
 std::string libzip_message(zip_error_t* err) {
@@ -52,25 +53,10 @@ struct fd_owner {
     throw file_error(std::string(what) + ": " + std::strerror(errno));
 }
 
-// An unnamed temporary file: gone when its last descriptor closes, whatever happens.
-int unnamed_temp_file() {
-    std::error_code ec;
-    const auto dir = std::filesystem::temp_directory_path(ec);
-    int fd = ec ? -1 : ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
-    if (fd >= 0) return fd;
-    // A file system without O_TMPFILE: tmpfile() unlinks the file it creates.
-    std::FILE* f = std::tmpfile();
-    if (!f) fail_errno("cannot create a temporary file for the piped input");
-    fd = ::fcntl(fileno(f), F_DUPFD_CLOEXEC, 0);
-    std::fclose(f);
-    if (fd < 0) fail_errno("cannot create a temporary file for the piped input");
-    return fd;
-}
-
 // Copies a pipe (or any input that cannot seek) into an unnamed temporary file, which libzip
 // can seek; refused once it grows beyond max_part_bytes, so a pipe cannot fill the disk.
 int spool(int in, const limits& lim) {
-    fd_owner out(unnamed_temp_file());
+    fd_owner out(unnamed_temp_file("the piped input"));
     std::vector<char> buf(64 * 1024);
     std::uint64_t total = 0;
     for (;;) {
@@ -96,6 +82,26 @@ int spool(int in, const limits& lim) {
 }
 
 }  // namespace
+
+}  // namespace xlsx_detail
+
+int unnamed_temp_file(const char* purpose) {
+    using xlsx_detail::fail_errno;
+    const std::string what = std::string("cannot create a temporary file for ") + purpose;
+    std::error_code ec;
+    const auto dir = std::filesystem::temp_directory_path(ec);
+    int fd = ec ? -1 : ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) return fd;
+    // A file system without O_TMPFILE: tmpfile() unlinks the file it creates.
+    std::FILE* f = std::tmpfile();
+    if (!f) fail_errno(what.c_str());
+    fd = ::fcntl(fileno(f), F_DUPFD_CLOEXEC, 0);
+    std::fclose(f);
+    if (fd < 0) fail_errno(what.c_str());
+    return fd;
+}
+
+namespace xlsx_detail {
 
 void reject_unopenable(std::span<const unsigned char> head, int zip_error_code) {
     if (head.empty()) throw file_error("empty file");
@@ -306,4 +312,5 @@ std::size_t part_stream::read(char* out, std::size_t size) {
     return static_cast<std::size_t>(got);
 }
 
-}  // namespace weft_import::xlsx_detail
+}  // namespace xlsx_detail
+}  // namespace weft_import
