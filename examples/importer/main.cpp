@@ -4,6 +4,8 @@
 //
 //   weft-import [options] FILE.xlsx
 //   weft-import generate --rows N [--seed S] [--invalid-rate R] [--text-size B] [--quiet] OUT.xlsx
+//   weft-import serve [--listen 127.0.0.1:8080] [--db URL] [--max-upload-mb N] [--max-imports N]
+//                     [--max-queue N] [--token-file F] [--grace S]   (serve.hpp)
 //
 // Exit status: 0 the file was imported (rejected rows included); 1 the file, the database, a
 // report or the machine's resources refused the import, or it was interrupted, and nothing was
@@ -18,6 +20,7 @@
 #include "database.hpp"
 #include "engine.hpp"
 #include "generate.hpp"
+#include "serve.hpp"
 
 #include <CLI/CLI.hpp>
 #include <weft/context.hpp>
@@ -29,6 +32,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
@@ -244,6 +248,33 @@ int main(int argc, char** argv) {
     generate->add_option("OUT", gen_out, "the workbook to write (.xlsx)")->required();
     generate->add_flag("--quiet,-q", quiet, "print nothing");
 
+    serve::options srv;
+    std::uint64_t max_upload_mb = srv.max_upload_bytes >> 20;
+    double grace_s = std::chrono::duration<double>(srv.grace).count();
+    auto* serve_cmd = app.add_subcommand(
+        "serve", "run the import service: POST /upload, GET /imports/{id}, /health, /metrics, /");
+    serve_cmd->add_option("--listen", srv.listen, "HOST:PORT (port 0: any free port)")
+        ->capture_default_str();
+    serve_cmd->add_option("--db", srv.db_url, "as for an import")->capture_default_str();
+    serve_cmd->add_option("--max-upload-mb", max_upload_mb, "refuse larger uploads with 413")
+        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 20))
+        ->capture_default_str();
+    serve_cmd->add_option("--max-imports", srv.max_imports, "imports running at once")
+        ->check(CLI::Range(1u, 64u))
+        ->capture_default_str();
+    serve_cmd->add_option("--max-queue", srv.max_queue, "imports waiting; beyond: 429")
+        ->check(CLI::Range(1u, 10000u))
+        ->capture_default_str();
+    serve_cmd->add_option("--max-connections", srv.max_connections, "open connections at most")
+        ->check(CLI::Range(1u, 100000u))
+        ->capture_default_str();
+    serve_cmd->add_option("--token-file", srv.token_file,
+                          "bearer token for every route but /health (required off loopback)");
+    serve_cmd
+        ->add_option("--grace", grace_s, "seconds the imports in progress get after SIGINT/SIGTERM")
+        ->check(CLI::Range(0.0, 86400.0))
+        ->capture_default_str();
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -253,6 +284,15 @@ int main(int argc, char** argv) {
 
     try {
         if (generate->parsed()) return run_generate(gen_out, gen, quiet);
+        if (serve_cmd->parsed()) {
+            srv.max_upload_bytes = max_upload_mb << 20;
+            srv.grace = std::chrono::milliseconds(std::llround(grace_s * 1000));
+            srv.on_listening = [](const std::string& url) {
+                std::printf("weft-import serve: listening on %s\n", url.c_str());
+                std::fflush(stdout);
+            };
+            return serve::run(srv);
+        }
         if (file.empty()) {
             std::fprintf(stderr, "weft-import: no FILE.xlsx given (see --help)\n");
             return exit_usage;
@@ -265,6 +305,9 @@ int main(int argc, char** argv) {
         opt.limits.max_part_bytes = max_part_mb << 20;
         opt.limits.max_text_bytes = max_text_mb << 20;
         return run_import_command(opt, require, rejects, json, quiet);
+    } catch (const serve::startup_error& e) {
+        std::fprintf(stderr, "weft-import serve: %s\n", e.what());
+        return exit_usage;
     } catch (const usage_error& e) {
         std::fprintf(stderr, "weft-import: %s\n", e.what());
         return exit_usage;
