@@ -257,7 +257,7 @@ private:
             if (url_.starts_with("sqlite:")) {
                 // Opening a missing file would create it: check what an import will need.
                 const std::string path = url_.substr(7);
-                struct stat st {};
+                struct stat st{};
                 if (::stat(path.c_str(), &st) == 0) {
                     (void)connect(url_)->count();
                 } else {
@@ -642,7 +642,7 @@ private:
             throw http_error{http::status::conflict, "the import is still running"};
         std::FILE* f = j->rejects();
         if (!f) throw http_error{http::status::not_found, "the import failed: it has no rejects"};
-        struct stat st {};
+        struct stat st{};
         if (::fstat(fileno(f), &st) != 0)
             throw http_error{http::status::internal_server_error, "cannot read the rejects"};
         http::response<http::empty_body> res{http::status::ok, req.version()};
