@@ -307,9 +307,9 @@ struct server {
 // Counts a value up for a scope.
 struct gauge {
     std::atomic<std::int64_t>& g;
-    explicit gauge(std::atomic<std::int64_t>& a) : g(a) {
-        g.fetch_add(1, std::memory_order_relaxed);
-    }
+    std::int64_t value;  // the count with this one
+    explicit gauge(std::atomic<std::int64_t>& a)
+        : g(a), value(g.fetch_add(1, std::memory_order_relaxed) + 1) {}
     gauge(const gauge&) = delete;
     gauge& operator=(const gauge&) = delete;
     ~gauge() { g.fetch_sub(1, std::memory_order_relaxed); }
@@ -456,6 +456,14 @@ private:
             throw http_error{http::status::too_many_requests,
                              "too many imports are waiting: try again later", true, "5"};
         }
+        // Uploads in flight are bounded as imports are: each may become one, and each holds a
+        // temporary file of up to --max-upload-mb.
+        gauge in_flight(s_->m.uploads_in_flight);
+        if (in_flight.value > static_cast<std::int64_t>(s_->opt.max_imports + s_->opt.max_queue)) {
+            s_->m.refused_busy.fetch_add(1, std::memory_order_relaxed);
+            throw http_error{http::status::too_many_requests,
+                             "too many uploads are in progress: try again later", true, "5"};
+        }
         if (const auto len = parser_->content_length(); len && *len > s_->opt.max_upload_bytes)
             throw http_error{http::status::payload_too_large, too_large(), true};
         std::optional<std::string> boundary;
@@ -478,7 +486,6 @@ private:
             stream_.expires_after(s_->opt.body_timeout);
             co_await http::async_write(stream_, cont, use_awaitable);
         }
-        gauge in_flight(s_->m.uploads_in_flight);
         fd_holder file(unnamed_temp_file("an upload"));
         std::string filename = "upload.xlsx";
         std::optional<upload_writer> writer;
@@ -536,8 +543,8 @@ private:
         });
         if (!r) {
             s_->m.refused_busy.fetch_add(1, std::memory_order_relaxed);
-            // Never run: mark it failed so that its id does not read as queued for ever.
-            j->cancel(cancel_reason::shutdown);
+            // Never run: it ends here, so that its id does not read as queued for ever.
+            j->refuse(503, "the import was refused: the server was busy or shutting down");
             throw http_error{r.status == weft::op_status::full ? http::status::too_many_requests
                                                                : http::status::service_unavailable,
                              r.status == weft::op_status::full

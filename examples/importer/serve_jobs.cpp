@@ -177,6 +177,8 @@ void job::run(const std::string& db_url, const limits& lim, metrics& m) noexcept
     }
 }
 
+void job::refuse(int status, std::string_view message) { finish(status, error_json(message)); }
+
 void job::finish(int status, std::string result) noexcept {
     if (upload_fd_ >= 0) ::close(std::exchange(upload_fd_, -1));
     status_ = status;

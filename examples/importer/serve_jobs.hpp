@@ -73,6 +73,8 @@ public:
     void run(const std::string& db_url, const limits& lim, metrics& m) noexcept;
     // Cancels the import through its context (nothing written); no effect once it committed.
     void cancel(cancel_reason why);
+    // Ends a job that will never run (the pool refused it): finished() closes with this answer.
+    void refuse(int status, std::string_view message);
 
     // Closed when the outcome is written (see the header comment).
     weft::receiver<std::monostate> finished() const { return finished_; }
