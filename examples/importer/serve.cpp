@@ -31,6 +31,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -255,16 +256,17 @@ private:
         std::string err;
         try {
             if (url_.starts_with("sqlite:")) {
-                // Opening a missing file would create it: check what an import will need.
+                // Not a connection: opening a missing file would create it, and an import into
+                // a new file holds it locked until its commit. What an import needs is a file
+                // it can read and write, or a directory it can create one in.
                 const std::string path = url_.substr(7);
-                struct stat st{};
-                if (::stat(path.c_str(), &st) == 0) {
-                    (void)connect(url_)->count();
-                } else {
-                    const auto dir = std::filesystem::path(path).parent_path();
-                    if (::access(dir.empty() ? "." : dir.c_str(), W_OK) != 0)
-                        err = "the SQLite file cannot be created: " +
+                const auto dir = std::filesystem::path(path).parent_path();
+                if (::access(path.c_str(), F_OK) == 0) {
+                    if (::access(path.c_str(), R_OK | W_OK) != 0)
+                        err = "the SQLite file cannot be written: " +
                               std::string(std::strerror(errno));
+                } else if (::access(dir.empty() ? "." : dir.c_str(), W_OK | X_OK) != 0) {
+                    err = "the SQLite file cannot be created: " + std::string(std::strerror(errno));
                 }
             } else {
                 (void)connect(url_);
@@ -740,7 +742,7 @@ asio::awaitable<void> accept_loop(std::shared_ptr<server> s) {
 
 // SIGINT/SIGTERM: the graceful shutdown of the header comment.
 asio::awaitable<void> shutdown_on_signal(std::shared_ptr<server> s) {
-    asio::signal_set signals(s->ioc, SIGINT, SIGTERM);
+    asio::signal_set signals(co_await asio::this_coro::executor, SIGINT, SIGTERM);
     auto [ec, sig] = co_await signals.async_wait(with_error);
     if (ec) co_return;
     std::fprintf(stderr,
@@ -757,7 +759,7 @@ asio::awaitable<void> shutdown_on_signal(std::shared_ptr<server> s) {
         const auto st = s->pool.stats();
         return st.queued + st.running > 0;
     };
-    asio::steady_timer tick(s->ioc);
+    asio::steady_timer tick(co_await asio::this_coro::executor);
     const auto deadline = std::chrono::steady_clock::now() + s->opt.grace;
     while (busy() && std::chrono::steady_clock::now() < deadline) {
         tick.expires_after(20ms);
@@ -841,8 +843,10 @@ int run(const options& opt) {
                                                      : bound.address().to_string();
     if (opt.on_listening) opt.on_listening("http://" + host + ":" + std::to_string(bound.port()));
 
-    weft::spawn(ioc, shutdown_on_signal(s));
-    weft::spawn(asio::make_strand(ioc), accept_loop(s));
+    // One strand for the acceptor's two users: the accept loop and the shutdown that closes it.
+    auto acceptor_strand = asio::make_strand(ioc);
+    weft::spawn(acceptor_strand, shutdown_on_signal(s));
+    weft::spawn(acceptor_strand, accept_loop(s));
     std::vector<std::thread> threads;
     for (unsigned i = 1; i < opt.io_threads; ++i) threads.emplace_back([&ioc] { ioc.run(); });
     ioc.run();
