@@ -138,6 +138,9 @@ void job::run(const std::string& db_url, const limits& lim, metrics& m) noexcept
                 throw std::system_error(errno ? errno : EIO, std::generic_category(),
                                         "writing the rejects file");
         };
+        // Every rejected row is in the file before anything commits (and readers, who use
+        // pread on its descriptor, see them all): a disk that fills fails the import, not the
+        // report of one that committed.
         opt.before_commit = [out] {
             if (std::fflush(out) != 0)
                 throw std::system_error(errno, std::generic_category(), "writing the rejects file");
