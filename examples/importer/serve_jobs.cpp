@@ -239,10 +239,15 @@ std::string metrics::text(std::int64_t queue_depth, std::int64_t imports_running
     head("weft_import_imports_total", "counter", "Imports finished, by outcome.");
     out += "weft_import_imports_total{outcome=\"succeeded\"} " + get(succeeded_) + "\n";
     out += "weft_import_imports_total{outcome=\"failed\"} " + get(failed_) + "\n";
-    head("weft_import_rows_total", "counter", "Rows written by finished imports.");
-    out += "weft_import_rows_total " + get(rows_) + "\n";
-    head("weft_import_rejects_total", "counter", "Rows rejected by finished imports.");
-    out += "weft_import_rejects_total " + get(rejects_) + "\n";
+    // A metric of one sample.
+    const auto single = [&](const char* name, const char* type, const char* help,
+                            const std::string& value) {
+        head(name, type, help);
+        out += std::string(name) + " " + value + "\n";
+    };
+    single("weft_import_rows_total", "counter", "Rows written by finished imports.", get(rows_));
+    single("weft_import_rejects_total", "counter", "Rows rejected by finished imports.",
+           get(rejects_));
     head("weft_import_duration_seconds", "histogram", "Import durations.");
     std::uint64_t cumulative = 0;
     for (std::size_t i = 0; i <= duration_buckets.size(); ++i) {
@@ -260,20 +265,18 @@ std::string metrics::text(std::int64_t queue_depth, std::int64_t imports_running
                   static_cast<double>(duration_us_.load(std::memory_order_relaxed)) / 1e6);
     out += std::string("weft_import_duration_seconds_sum ") + sum + "\n";
     out += "weft_import_duration_seconds_count " + std::to_string(cumulative) + "\n";
-    head("weft_import_uploads_in_flight", "gauge", "Uploads being received.");
-    out += "weft_import_uploads_in_flight " + get(uploads_in_flight) + "\n";
-    head("weft_import_queue_depth", "gauge", "Imports waiting for a slot.");
-    out += "weft_import_queue_depth " + std::to_string(queue_depth) + "\n";
-    head("weft_import_imports_running", "gauge", "Imports running.");
-    out += "weft_import_imports_running " + std::to_string(imports_running) + "\n";
-    head("weft_import_bytes_received_total", "counter", "Upload bytes received.");
-    out += "weft_import_bytes_received_total " + get(bytes_received) + "\n";
-    head("weft_import_connections", "gauge", "Open connections.");
-    out += "weft_import_connections " + get(connections) + "\n";
-    head("weft_import_http_requests_total", "counter", "HTTP requests read.");
-    out += "weft_import_http_requests_total " + get(requests) + "\n";
-    head("weft_import_refused_busy_total", "counter", "Uploads refused with 429.");
-    out += "weft_import_refused_busy_total " + get(refused_busy) + "\n";
+    single("weft_import_uploads_in_flight", "gauge", "Uploads being received.",
+           get(uploads_in_flight));
+    single("weft_import_queue_depth", "gauge", "Imports waiting for a slot.",
+           std::to_string(queue_depth));
+    single("weft_import_imports_running", "gauge", "Imports running.",
+           std::to_string(imports_running));
+    single("weft_import_bytes_received_total", "counter", "Upload bytes received.",
+           get(bytes_received));
+    single("weft_import_connections", "gauge", "Open connections.", get(connections));
+    single("weft_import_http_requests_total", "counter", "HTTP requests read.", get(requests));
+    single("weft_import_refused_busy_total", "counter", "Uploads refused with 429.",
+           get(refused_busy));
     return out;
 }
 
