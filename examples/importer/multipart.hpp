@@ -84,7 +84,7 @@ public:
     // The closing delimiter was seen; later bytes are epilogue, ignored.
     bool complete() const noexcept { return state_ == state::epilogue; }
     // Bytes of input held back right now (a partial delimiter and a partial header section):
-    // at most 75 + max_header_bytes, whatever the body's size. For tests of that bound.
+    // at most 74 + max_header_bytes, whatever the body's size. For tests of that bound.
     std::size_t buffered_bytes() const noexcept;
 
 private:

@@ -65,9 +65,10 @@ struct recorder final : multipart_parser::handler {
 
 std::string escaped(std::string_view s) {
     std::string out;
-    for (const unsigned char c : s) {
+    for (const char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
         if (c >= 0x20 && c < 0x7f && c != '\\') {
-            out += static_cast<char>(c);
+            out += ch;
         } else {
             char buf[8];
             std::snprintf(buf, sizeof buf, "\\x%02x", c);
