@@ -82,9 +82,13 @@ std::string escaped(std::string_view s) {
 std::string describe(const outcome& o) {
     std::ostringstream out;
     for (const auto& p : o.parts) {
-        out << "part name=" << escaped(p.info.name)
-            << " filename=" << (p.info.filename ? "'" + escaped(*p.info.filename) + "'" : "none")
-            << " type=" << escaped(p.info.content_type) << " data='" << escaped(p.data) << "'"
+        out << "part name=" << escaped(p.info.name) << " filename=";
+        if (p.info.filename) {
+            out << "'" << escaped(*p.info.filename) << "'";
+        } else {
+            out << "none";
+        }
+        out << " type=" << escaped(p.info.content_type) << " data='" << escaped(p.data) << "'"
             << (p.ended ? " ended" : " open") << "\n";
     }
     out << (o.complete ? "complete" : "incomplete") << " error=" << o.error << "\n";
