@@ -346,6 +346,15 @@ TEST_CASE("each malformed upload gets its own one-line error, however it is spli
           "a part's Content-Disposition is malformed");
     CHECK(error_of("--b0und\r\nContent-Disposition: form-data; name=f g\r\n\r\n") ==
           "a part's Content-Disposition is malformed");
+    for (const char* params : {"; =f", "; name", "; name=", "; name=f;", ";name=\"f\\"}) {
+        CAPTURE(params);
+        CHECK(error_of("--b0und\r\nContent-Disposition: form-data"s + params + "\r\n\r\n") ==
+              "a part's Content-Disposition is malformed");
+    }
+    // The price of reading RFC 2045 escapes: curl sends a name ending in a backslash raw, so its
+    // closing quote reads as escaped (multipart.hpp).
+    CHECK(error_of("--b0und\r\nContent-Disposition: form-data; name=f; filename=\"x\\\"\r\n\r\n") ==
+          "a part's Content-Disposition is malformed");
     CHECK(error_of("--b0und\r\nContent-Disposition: form-data; name=a; name=b\r\n\r\n") ==
           "a part's Content-Disposition has two names");
     CHECK(error_of("--b0und\r\nContent-Disposition: form-data; name=a; filename=x; "
