@@ -145,8 +145,7 @@ void multipart_parser::feed(std::string_view in) {
                 case state::body: scan(in); break;
                 case state::headers: header_bytes(in); break;
                 case state::epilogue: return;
-                case state::failed: return;  // not reached: a throw leaves the loop
-                default:
+                default:  // after a boundary (a throw leaves the loop, so not failed)
                     boundary_tail(in.front());
                     in.remove_prefix(1);
                     break;
@@ -253,11 +252,10 @@ void multipart_parser::boundary_tail(char c) {
             }
             state_ = state::headers;
             return;
-        case state::close_dash:
+        default:  // close_dash, the last state feed() calls it in
             if (c != '-') throw multipart_error(unexpected);
             state_ = state::epilogue;
             return;
-        default: return;  // not reached: feed() calls it in these states only
     }
 }
 

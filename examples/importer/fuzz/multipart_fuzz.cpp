@@ -1,12 +1,15 @@
 // libFuzzer target for multipart_parser. An input is one byte that chooses how the body is split,
 // then a body whose boundary is "--b0und". Every input must parse or throw multipart_error, hold
 // at most the documented bytes between feeds, and give the same parts, bytes and error fed whole
-// as fed in the chosen pieces (split-invariance). Anything else aborts: a bug in the parser.
+// as fed in the chosen pieces (split-invariance). Anything else aborts: a bug in the parser. The
+// body's first line also goes to form_data_boundary, whose boundary the parser must accept.
 // multipart_corpus/ holds the uploads of tests/multipart/ with their boundary replaced by
-// "--b0und", each after a split byte (0: byte by byte).
+// "--b0und", each after a split byte (0: byte by byte), and content_type_0, whose first line is a
+// Content-Type.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -88,5 +91,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     lim.max_parts = 4;
     lim.max_preamble_bytes = 256;
     if (!(run(body, lim, nullptr) == run(body, lim, &seed))) std::abort();
+    // The body's first line as a Content-Type: a boundary it yields must suit the parser.
+    std::optional<std::string> b;
+    try {
+        b = weft_import::http::form_data_boundary(body.substr(0, body.find('\n')));
+    } catch (const multipart_error&) {}
+    if (b) {
+        outcome o;
+        recorder r(o);
+        multipart_parser p(*b, r);
+    }
     return 0;
 }
