@@ -30,6 +30,9 @@ bool is_boundary_char(char c) {
     return c != 0 && std::strchr("'()+_,-./:=? ", c) != nullptr;
 }
 
+constexpr const char* invalid_boundary =
+    "the multipart boundary is invalid (1 to 70 of RFC 2046's characters)";
+
 bool valid_boundary(std::string_view b) {
     return !b.empty() && b.size() <= 70 && b.back() != ' ' &&
            std::all_of(b.begin(), b.end(), is_boundary_char);
@@ -115,19 +118,13 @@ std::optional<std::string> form_data_boundary(std::string_view content_type) {
         boundary = std::move(value);
     });
     if (!boundary) throw multipart_error("the request's Content-Type has no multipart boundary");
-    if (!valid_boundary(*boundary)) {
-        throw multipart_error(
-            "the multipart boundary is invalid (1 to 70 of RFC 2046's characters)");
-    }
+    if (!valid_boundary(*boundary)) throw multipart_error(invalid_boundary);
     return boundary;
 }
 
 multipart_parser::multipart_parser(std::string boundary, handler& h, multipart_limits lim)
     : h_(h), lim_(lim), matched_(2) {
-    if (!valid_boundary(boundary)) {
-        throw multipart_error(
-            "the multipart boundary is invalid (1 to 70 of RFC 2046's characters)");
-    }
+    if (!valid_boundary(boundary)) throw multipart_error(invalid_boundary);
     delim_ = "\r\n--" + boundary;
 }
 
