@@ -21,20 +21,38 @@ using namespace weft_import::http;
 using namespace std::string_literals;
 
 // Counts allocations while `counting` is set, for the bounded-memory test. The replacement is
-// global to this test program; it only counts, and allocates as the default does.
+// global to this test program; it only counts, and allocates as the default does. clang's
+// ThreadSanitizer runtime defines operator new in a static library, where a replacement fails to
+// link: that build checks the buffered-bytes bound only.
+#if defined(__SANITIZE_THREAD__)
+#define WEFT_COUNT_ALLOCATIONS 0
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define WEFT_COUNT_ALLOCATIONS 0
+#endif
+#endif
+#ifndef WEFT_COUNT_ALLOCATIONS
+#define WEFT_COUNT_ALLOCATIONS 1
+#endif
+
+// Atomic because operator new may run on any thread; relaxed because only the test's thread sets
+// and reads them, so they order nothing else.
 namespace {
 std::atomic<bool> counting{false};
 std::atomic<std::size_t> allocations{0};
 }  // namespace
 
+#if WEFT_COUNT_ALLOCATIONS
 void* operator new(std::size_t n) {
-    if (counting.load(std::memory_order_relaxed))
+    if (counting.load(std::memory_order_relaxed)) {
         allocations.fetch_add(1, std::memory_order_relaxed);
+    }
     if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
     throw std::bad_alloc();
 }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#endif
 
 namespace {
 
@@ -445,7 +463,7 @@ TEST_CASE("memory does not grow with the body: 50 MiB in 64 KiB pieces, no alloc
         most_buffered = std::max(most_buffered, p.buffered_bytes());
     }
     counting = false;
-    CHECK(allocations == 0);
+    if (WEFT_COUNT_ALLOCATIONS) CHECK(allocations.load() == 0);
     CHECK(most_buffered > 0);  // the pieces end in a cut delimiter
     CHECK(most_buffered <= std::string("\r\n--b0und").size());
     p.feed("\r\n--b0und--");
