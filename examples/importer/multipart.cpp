@@ -274,8 +274,12 @@ void multipart_parser::header_line() {
         throw multipart_error("a part's header line ends in LF, not CRLF");
     }
     line_.pop_back();
-    if (line_.find('\r') != std::string::npos) {
-        throw multipart_error("a part's header line holds a CR without LF");
+    // RFC 9110 field values hold no control character but tab; refusing them also keeps NUL and
+    // terminal escapes out of filenames that the server shows.
+    if (std::any_of(line_.begin(), line_.end(), [](char c) {
+            return (static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f;
+        })) {
+        throw multipart_error("a part's header line holds a control character");
     }
     if (line_.empty()) {
         begin_part();

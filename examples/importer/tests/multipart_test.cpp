@@ -270,7 +270,8 @@ TEST_CASE("filenames with quotes, backslashes and UTF-8 come back as sent: %22 u
     CHECK(w.parts[1].info.name == "method");
     CHECK(w.parts[1].data == "batch");
 
-    // RFC 2045 senders (Go, urllib3) escape `"` and `\`; other backslashes stay (Go's rule).
+    // RFC 2045 senders (Go's mime/multipart) escape `"` and `\`; other backslashes stay (Go's
+    // rule).
     const outcome g = parse_all_ways(
         "--b0und\r\nContent-Disposition: form-data; name=\"a\\\"b\"; "
         "filename=\"x\\\\y\\\"z\\d.xlsx\"\r\n\r\n\r\n--b0und--",
@@ -348,7 +349,16 @@ TEST_CASE("each malformed upload gets its own one-line error, however it is spli
     CHECK(error_of("--b0und\r\nContent-Disposition: form-data; name=f\r\n\n") ==
           "a part's header line ends in LF, not CRLF");
     CHECK(error_of("--b0und\r\nContent-Disposition: form-data;\r name=f\r\n\r\n") ==
-          "a part's header line holds a CR without LF");
+          "a part's header line holds a control character");
+    for (const char c : {'\0', '\x1b', '\x7f', '\v'}) {
+        CAPTURE(static_cast<int>(c));
+        CHECK(error_of("--b0und\r\nContent-Disposition: form-data; name=f; filename=\"a"s + c +
+                       "\"\r\n\r\n") == "a part's header line holds a control character");
+    }
+    CHECK(
+        error_of(
+            "--b0und\r\nContent-Disposition:\tform-data; name=\"\tf\xff\"\r\n\r\n\r\n--b0und--") ==
+        "");
     CHECK(error_of("--b0und\r\nContent-Disposition: form-data; name=f\r\n filename=x\r\n\r\n") ==
           "a part's header line is folded (obsolete line folding)");
     CHECK(error_of("--b0und\r\nContent-Disposition form-data; name=f\r\n\r\n") ==
