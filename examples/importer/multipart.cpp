@@ -30,6 +30,9 @@ bool is_boundary_char(char c) {
     return c != 0 && std::strchr("'()+_,-./:=? ", c) != nullptr;
 }
 
+constexpr const char* invalid_boundary =
+    "the multipart boundary is invalid (1 to 70 of RFC 2046's characters)";
+
 bool valid_boundary(std::string_view b) {
     return !b.empty() && b.size() <= 70 && b.back() != ' ' &&
            std::all_of(b.begin(), b.end(), is_boundary_char);
@@ -115,19 +118,13 @@ std::optional<std::string> form_data_boundary(std::string_view content_type) {
         boundary = std::move(value);
     });
     if (!boundary) throw multipart_error("the request's Content-Type has no multipart boundary");
-    if (!valid_boundary(*boundary)) {
-        throw multipart_error(
-            "the multipart boundary is invalid (1 to 70 of RFC 2046's characters)");
-    }
+    if (!valid_boundary(*boundary)) throw multipart_error(invalid_boundary);
     return boundary;
 }
 
 multipart_parser::multipart_parser(std::string boundary, handler& h, multipart_limits lim)
     : h_(h), lim_(lim), matched_(2) {
-    if (!valid_boundary(boundary)) {
-        throw multipart_error(
-            "the multipart boundary is invalid (1 to 70 of RFC 2046's characters)");
-    }
+    if (!valid_boundary(boundary)) throw multipart_error(invalid_boundary);
     delim_ = "\r\n--" + boundary;
 }
 
@@ -145,8 +142,7 @@ void multipart_parser::feed(std::string_view in) {
                 case state::body: scan(in); break;
                 case state::headers: header_bytes(in); break;
                 case state::epilogue: return;
-                case state::failed: return;  // not reached: a throw leaves the loop
-                default:
+                default:  // after a boundary (a throw leaves the loop, so not failed)
                     boundary_tail(in.front());
                     in.remove_prefix(1);
                     break;
@@ -253,11 +249,10 @@ void multipart_parser::boundary_tail(char c) {
             }
             state_ = state::headers;
             return;
-        case state::close_dash:
+        default:  // close_dash, the last state feed() calls it in
             if (c != '-') throw multipart_error(unexpected);
             state_ = state::epilogue;
             return;
-        default: return;  // not reached: feed() calls it in these states only
     }
 }
 
@@ -279,8 +274,12 @@ void multipart_parser::header_line() {
         throw multipart_error("a part's header line ends in LF, not CRLF");
     }
     line_.pop_back();
-    if (line_.find('\r') != std::string::npos) {
-        throw multipart_error("a part's header line holds a CR without LF");
+    // RFC 9110 field values hold no control character but tab; refusing them also keeps NUL and
+    // terminal escapes out of filenames that the server shows.
+    if (std::any_of(line_.begin(), line_.end(), [](char c) {
+            return (static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f;
+        })) {
+        throw multipart_error("a part's header line holds a control character");
     }
     if (line_.empty()) {
         begin_part();

@@ -18,15 +18,18 @@
 //   padding, RFC 2046 5.1.1). "--boundary" followed by anything but padding, CR, LF or "-" is
 //   body data (the boundary only prefixes it), as Go's mime/multipart reads it.
 // - Lines end in CRLF. A bare LF in headers or after a boundary is an error, not a guess: every
-//   sender we know (curl, browsers) sends CRLF. A folded header line (obs-fold) is an error.
+//   sender we know (curl, browsers) sends CRLF. A folded header line (obs-fold) is an error, and
+//   so is a control character other than tab in a header line (RFC 9110 field values): so a
+//   filename holds no CR, LF, NUL or escape, though it may hold any other byte (UTF-8 or not).
 // - Content-Disposition is required, its type must be form-data and it must have a name. Header
 //   and parameter names are case-insensitive; unknown headers and parameters are ignored.
-// - Parameter values are tokens or quoted strings. curl (7.81+) and browsers (WHATWG HTML)
-//   percent-encode `"` CR LF as %22 %0D %0A and send backslashes raw; such escapes are returned
-//   undecoded, as sent. Senders following RFC 2045 (Go, Python's urllib3) escape `"` and `\`
-//   with a backslash: a backslash before a tspecial (`"` `\` `(` ... `=`) is such an escape and
-//   is removed, any other backslash is kept, the rule Go's mime package uses. So a raw name that
-//   ends in a backslash reads as an unterminated string: an error.
+// - Parameter values are tokens or quoted strings. curl 7.88 and Chromium 156 (captured in
+//   tests/multipart/), as WHATWG HTML asks of browsers, percent-encode `"` CR LF as %22 %0D %0A
+//   and send backslashes raw; such escapes are returned undecoded, as sent. RFC 2045 senders
+//   (Go 1.19's mime/multipart; urllib3 2.x does as browsers) escape `"` and `\` with a backslash.
+//   A backslash before a tspecial (`"` `\` `(` ... `=`) is read as such an escape and removed,
+//   any other backslash is kept: the rule of Go's mime.ParseMediaType. So a raw name that ends
+//   in a backslash reads as an unterminated string: an error.
 // - `filename*=` (RFC 5987) is ignored: RFC 7578 4.2 says senders must not use it.
 // - A body with a closing delimiter and no part is complete with no parts (the caller decides).
 #pragma once
