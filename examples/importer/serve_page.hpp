@@ -1,8 +1,8 @@
 // GET / of weft-import serve: one small page, no framework, served from the binary. It posts
-// the chosen file with ?async=1, follows /imports/{id}/events (EventSource) with a progress bar,
-// and shows the result table and the first rejected rows. A token, when the server wants one,
-// goes in the Authorization header for fetch() and as ?access_token= for EventSource (which
-// cannot send headers).
+// the chosen file with ?async=1, follows /imports/{id}/events (EventSource) with a progress bar
+// (half reading, half writing), and shows the result table and the first rejected rows. A
+// token, when the server wants one, goes in the Authorization header for fetch() and as
+// ?access_token= for EventSource (which cannot send headers).
 #pragma once
 
 #include <string_view>
@@ -94,7 +94,7 @@ $("upload").addEventListener("submit", async (ev) => {
     $("error").textContent = "upload failed: " + e;
     return;
   }
-  const j = await res.json();
+  const j = await res.json().catch(() => ({}));  // a proxy's error page is not JSON
   if (res.status !== 202) {
     $("error").textContent = j.error || ("HTTP " + res.status);
     return;
@@ -106,7 +106,12 @@ $("upload").addEventListener("submit", async (ev) => {
     const p = JSON.parse(e.data);
     $("state").textContent = p.state + ": " + p.rows_read + " rows read, " +
                              p.rows_written + " written";
-    $("bar").value = Math.round(p.fraction_read * 1000);
+    // Reading is the bar's first half and writing its second: the methods that read every row
+    // before writing one would otherwise show a full bar for half their import. The rows to
+    // write are estimated from the rows read and the fraction of the sheet they are.
+    const rows = p.fraction_read > 0 ? p.rows_read / p.fraction_read : 0;
+    const written = rows > 0 ? Math.min(p.rows_written / rows, 1) : 0;
+    $("bar").value = Math.max($("bar").value, Math.round(500 * (p.fraction_read + written)));
   });
   es.addEventListener("result", (e) => {
     es.close();
@@ -120,7 +125,10 @@ $("upload").addEventListener("submit", async (ev) => {
       if ("total_records" in r.result) showResult(r.result);
     }
   });
-  es.onerror = () => { es.close(); };
+  es.onerror = () => {
+    es.close();
+    $("error").textContent = "lost the progress stream; the import goes on: GET " + j.status_url;
+  };
 });
 </script>
 </body>
