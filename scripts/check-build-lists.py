@@ -27,6 +27,8 @@ RULES = [
      ["examples/importer/CMakeLists.txt", "examples/importer/meson.build"]),
     ("examples/importer/tests", "*.cpp",
      ["examples/importer/CMakeLists.txt", "examples/importer/meson.build"]),
+    ("examples/importer/tests", "*.py",
+     ["examples/importer/CMakeLists.txt", "examples/importer/meson.build"]),
     ("examples/chat", "*.cpp", ["examples/chat/CMakeLists.txt", "examples/chat/meson.build"]),
     ("examples/chat/tests", "*.cpp",
      ["examples/chat/CMakeLists.txt", "examples/chat/meson.build"]),

@@ -29,6 +29,9 @@ packages=(
     libzip-dev libexpat1-dev libsqlite3-dev libpq-dev libxlsxwriter-dev libcli11-dev
     libboost-json1.81-dev
     sqlite3 postgresql
+    # the importer's service: its upload page in headless Chromium (importer.serve_browser), and
+    # wrk for its load test (scripts/serve-load.sh)
+    chromium chromium-driver python3-selenium wrk
     # format check (clang-format 14 mangles C++20 requires-clauses; 19 is in bookworm)
     clang-format-19
 )
