@@ -60,6 +60,7 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'echo "serve-load: failed at line $LINENO" >&2' ERR
 
 log() { echo "serve-load: $*" >&2; }
 
@@ -67,6 +68,7 @@ log() { echo "serve-load: $*" >&2; }
 start_server() {
     local name=$1 at
     if [[ -n $db ]]; then at=$db; else at="sqlite:$work/$name.db"; fi
+    : >"$work/$name.out"  # before the server opens it: the loop below reads it at once
     "$exe" serve --listen 127.0.0.1:0 --db "$at" --max-imports 2 --max-queue 8 \
         >"$work/$name.out" 2>"$work/$name.err" &
     server_pid=$!
