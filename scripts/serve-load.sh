@@ -12,8 +12,9 @@
 #   (b) a burst of small uploads: wrk -c32 POSTs a 200-row workbook (multipart, built in Lua)
 #       to /upload?method=pipeline, each waiting for its import, against --max-imports 2
 #       --max-queue 8: the uploads beyond the 10 slots get 429. Counts 2xx, 429 and others.
-#   (c) the server's peak RSS (VmHWM) after (a) and (b), beside that of a fresh server that ran
-#       one 100,000-row import.
+#   (c) the server's peak RSS (VmHWM) after (a) and after (b), beside that of a fresh server
+#       that ran one 100,000-row import into an empty database, and one into the database (a)
+#       filled (an import into a populated table keeps a 64 MiB SQLite page cache).
 # Prints one markdown table, with the machine's nproc and load average.
 #
 # Usage: scripts/serve-load.sh [--db URL] [--duration S] [WEFT_IMPORT]
@@ -64,10 +65,11 @@ trap 'echo "serve-load: failed at line $LINENO" >&2' ERR
 
 log() { echo "serve-load: $*" >&2; }
 
-# start_server NAME: a server on a free loopback port; sets server_pid and url.
+# start_server NAME [DBNAME]: a server on a free loopback port, on the SQLite file DBNAME.db
+# (default NAME.db) or --db; sets server_pid and url.
 start_server() {
     local name=$1 at
-    if [[ -n $db ]]; then at=$db; else at="sqlite:$work/$name.db"; fi
+    if [[ -n $db ]]; then at=$db; else at="sqlite:$work/${2:-$name}.db"; fi
     : >"$work/$name.out"  # before the server opens it: the loop below reads it at once
     "$exe" serve --listen 127.0.0.1:0 --db "$at" --max-imports 2 --max-queue 8 \
         >"$work/$name.out" 2>"$work/$name.err" &
@@ -103,11 +105,14 @@ probe() {
     for ((i = 0; i < $1 * 100; i++)); do args+=(-o /dev/null "$url/health"); done
     curl -sS --rate 100/s -w '%{http_code} %{time_total}\n' "${args[@]}"
 }
-# probe_summary FILE: "p50 ms, p99 ms" of the 200s, and how many were not 200.
+# probe_summary FILE: "p50 ms, p99 ms" of the 200s, their count, and the other statuses' (curl's
+# 000: no answer).
 probe_summary() {
-    awk '$1 == 200 { print $2 * 1000 } $1 != 200 { bad++ } END { if (bad) print "not 200:", bad > "/dev/stderr" }' \
-        "$1" | sort -n | awk '{ a[NR] = $1 } END {
-            printf "%.2f ms, %.2f ms (%d requests)", a[int(NR * 0.5 + 0.5)], a[int(NR * 0.99 + 0.5)], NR }'
+    local others
+    others=$(awk '$1 != 200 { n[$1]++ } END { for (c in n) printf " %s: %d,", c, n[c] }' "$1")
+    awk '$1 == 200 { print $2 * 1000 }' "$1" | sort -n | awk -v o="${others%,}" '
+        { a[NR] = $1 } END { printf "%.2f ms, %.2f ms (%d answered 200%s)",
+            a[int(NR * 0.5 + 0.5)], a[int(NR * 0.99 + 0.5)], NR, o == "" ? "" : ";" o }'
 }
 rps() { awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$1"; }
 latency_ms() {
@@ -127,13 +132,19 @@ log "generating workbooks"
 "$exe" generate --rows 100000 --invalid-rate 0.02 -q "$work/big.xlsx"
 "$exe" generate --rows 200 --invalid-rate 0.02 -q "$work/small.xlsx"
 
-# (c)'s reference: a server that runs one 100k import and nothing else.
-start_server one
-code=$(curl -sS -o "$work/one.json" -w '%{http_code}' -F "file=@$work/big.xlsx" \
-    "$url/upload?method=pipeline")
-[[ $code == 200 ]] || { log "the reference import answered $code: $(cat "$work/one.json")"; exit 1; }
-rss_one=$(peak_rss_mib "$server_pid")
-stop_server
+# one_import NAME [DBNAME]: (c)'s reference, a server that runs one 100k import and nothing
+# else; sets rss_ref to its peak RSS.
+one_import() {
+    start_server "$@"
+    local code
+    code=$(curl -sS -o "$work/$1.json" -w '%{http_code}' -F "file=@$work/big.xlsx" \
+        "$url/upload?method=pipeline")
+    [[ $code == 200 ]] || { log "the reference import answered $code: $(cat "$work/$1.json")"; exit 1; }
+    rss_ref=$(peak_rss_mib "$server_pid")
+    stop_server
+}
+one_import one
+rss_one=$rss_ref
 
 start_server load
 log "server at $url; /health idle for 5 s"
@@ -170,6 +181,7 @@ loops=()
 imports_ok=$(cat "$work"/imp*.codes | grep -c '^200$' || true)
 imports_all=$(cat "$work"/imp*.codes | wc -l)
 [[ $imports_ok == "$imports_all" ]] || log "not every import succeeded: $(sort "$work"/imp*.codes | uniq -c)"
+rss_a=$(peak_rss_mib "$server_pid")
 rows_per_s=$(cat "$work"/imp*.json | sed -n 's/.*"records_per_second":\([0-9]*\).*/\1/p' |
     sort -n | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)]; else print "-" }')
 
@@ -209,11 +221,17 @@ read -r b_ok b_busy b_other < <(sed -n 's/^statuses: 2xx \([0-9]*\) 429 \([0-9]*
 sleep 0.5  # the uploads wrk left queued when it stopped
 rss_load=$(peak_rss_mib "$server_pid")
 stop_server
+rows_before='?'
+if [[ -z $db ]] && command -v sqlite3 >/dev/null; then
+    rows_before=$(sqlite3 "$work/load.db" 'SELECT count(*) FROM businesses')
+fi
+one_import populated load
+rss_populated=$rss_ref
 
 p99=$(latency_ms "$work/health.txt" 99)
 verdict() { awk -v p="$1" 'BEGIN { print (p < 10) ? "met" : sprintf("missed (%.1fx)", p / 10) }'; }
 goal=$(verdict "$p99")
-probe_goal=$(verdict "$(probe_summary "$work/probe.txt" | sed 's/.*, \([0-9.]*\) ms (.*/\1/')")
+probe_goal=$(verdict "$(probe_summary "$work/probe.txt" | sed 's/^[0-9.]* ms, \([0-9.]*\) ms (.*/\1/')")
 cat <<EOF
 
 | serve-load ($(basename "$exe"), db ${db:-sqlite file}, ${duration} s) | value |
@@ -230,6 +248,6 @@ cat <<EOF
 | (b) burst: requests/s, p50, p99 | $(rps "$work/burst.txt"), $(latency_ms "$work/burst.txt" 50) ms, $(latency_ms "$work/burst.txt" 99) ms |
 | (b) burst: 2xx, 429, other | $b_ok, $b_busy, $b_other |
 | (b) burst: wrk socket errors | $(socket_errors "$work/burst.txt") |
-| (c) peak RSS after (a) and (b) | $rss_load MiB |
-| (c) peak RSS, one 100k import only | $rss_one MiB |
+| (c) peak RSS after (a); after (a) and (b) | $rss_a MiB; $rss_load MiB |
+| (c) peak RSS, one 100k import only: into an empty database; into (a)'s ($rows_before rows) | $rss_one MiB; $rss_populated MiB |
 EOF
