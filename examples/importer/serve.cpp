@@ -40,6 +40,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -197,6 +198,18 @@ void write_all(int fd, std::string_view bytes) {
                 std::string("the server cannot store the upload: ") + std::strerror(errno), true};
         bytes.remove_prefix(static_cast<std::size_t>(w));
     }
+}
+
+// Imports run below the threads that answer requests: on a machine whose cores the imports
+// keep busy, a request (GET /health above all) otherwise waits for a time slice behind them.
+// Linux keeps the nice value per thread and a new thread inherits it, so the import's own
+// stage threads run at it too. Best effort: a failure leaves the import at normal priority.
+void import_priority() {
+    static constexpr int import_nice = 10;
+    errno = 0;
+    const int now = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()));
+    if (errno == 0 && now < import_nice)
+        (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), import_nice);
 }
 
 // Where the multipart parser puts the parts: the one named "file" into the upload's file.
@@ -540,6 +553,7 @@ private:
         if (s_->stopping.load(std::memory_order_relaxed))
             throw http_error{http::status::service_unavailable, "the server is shutting down"};
         auto r = s_->pool.try_post([srv, j] {
+            import_priority();
             j->run(srv->opt.db_url, srv->opt.limits, srv->m);
             srv->jobs.trim();
         });
