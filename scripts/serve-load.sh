@@ -139,7 +139,10 @@ one_import() {
     local code
     code=$(curl -sS -o "$work/$1.json" -w '%{http_code}' -F "file=@$work/big.xlsx" \
         "$url/upload?method=pipeline")
-    [[ $code == 200 ]] || { log "the reference import answered $code: $(cat "$work/$1.json")"; exit 1; }
+    [[ $code == 200 ]] || {
+        log "the reference import answered $code: $(cat "$work/$1.json")"
+        exit 1
+    }
     rss_ref=$(peak_rss_mib "$server_pid")
     stop_server
 }
@@ -180,7 +183,8 @@ wait "${loops[@]}"
 loops=()
 imports_ok=$(cat "$work"/imp*.codes | grep -c '^200$' || true)
 imports_all=$(cat "$work"/imp*.codes | wc -l)
-[[ $imports_ok == "$imports_all" ]] || log "not every import succeeded: $(sort "$work"/imp*.codes | uniq -c)"
+[[ $imports_ok == "$imports_all" ]] ||
+    log "not every import succeeded: $(sort "$work"/imp*.codes | uniq -c)"
 rss_a=$(peak_rss_mib "$server_pid")
 rows_per_s=$(cat "$work"/imp*.json | sed -n 's/.*"records_per_second":\([0-9]*\).*/\1/p' |
     sort -n | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)]; else print "-" }')
@@ -216,8 +220,8 @@ EOF
 log "a burst of 200-row uploads for ${duration} s (32 connections, 10 slots)"
 SERVE_LOAD_XLSX=$work/small.xlsx wrk -t2 -c32 -d"${duration}s" --latency -s "$work/upload.lua" \
     "$url/upload?method=pipeline" >"$work/burst.txt"
-read -r b_ok b_busy b_other < <(sed -n 's/^statuses: 2xx \([0-9]*\) 429 \([0-9]*\) other \([0-9]*\)$/\1 \2 \3/p' \
-    "$work/burst.txt")
+read -r b_ok b_busy b_other < <(sed -n \
+    's/^statuses: 2xx \([0-9]*\) 429 \([0-9]*\) other \([0-9]*\)$/\1 \2 \3/p' "$work/burst.txt")
 sleep 0.5  # the uploads wrk left queued when it stopped
 rss_load=$(peak_rss_mib "$server_pid")
 stop_server
