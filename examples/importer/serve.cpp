@@ -350,11 +350,8 @@ private:
                                 11);
             co_return false;
         }
-        if (ec == beast::error::timeout && n > 0) {
-            co_await send_error(
-                {http::status::request_timeout, "the request header took too long", true}, 11);
-            co_return false;
-        }
+        // A timeout (a client idle or stalling in its header) cannot be answered with 408:
+        // tcp_stream closes the socket when it expires.
         if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
             ec == asio::error::connection_reset || ec == asio::error::eof)
             co_return false;
