@@ -663,6 +663,16 @@ TEST_CASE("serve: 503 from /health and /upload when the database cannot be reach
         CHECK(error_of(up).find("database") != std::string::npos);
         stop_cleanly(s);
     }
+    // An empty SQLite file (made by hand, or left by another tool) is healthy: the first import
+    // creates the table.
+    std::ofstream(dir / "empty.db").flush();
+    server s({"--db", "sqlite:" + dir / "empty.db"});
+    const response h = get(s.port, "/health");
+    INFO(h.body);
+    CHECK(h.status == 200);
+    CHECK(upload_multipart(s.port, "", read_file(w.path)).status == 200);
+    CHECK(rows_in("sqlite:" + dir / "empty.db") == static_cast<std::int64_t>(w.valid));
+    stop_cleanly(s);
 }
 
 TEST_CASE("serve: the error statuses") {
@@ -827,6 +837,9 @@ TEST_CASE("serve: 429 with Retry-After once --max-imports and --max-queue are ta
         REQUIRE(second.status == 202);
         const std::string b = as_string(second.json(), "id");
         CHECK(as_string(get(s.port, "/imports/" + b).json(), "state") == "queued");
+        const response early = get(s.port, "/imports/" + b + "/rejects.csv");
+        CHECK(early.status == 409);
+        CHECK(error_of(early).find("still running") != std::string::npos);
         const response third = post();
         INFO(third.body);
         CHECK(third.status == 429);
