@@ -491,12 +491,12 @@ std::string error_of(const response& r) {
     return as_string(r.json(), "error");
 }
 
-// A request that is sent, then left waiting for its answer.
+// A request that is sent, then left waiting for its answer. `sent` is false when the server
+// answered and closed before it had read all of it (a refusal from the header alone).
 struct pending {
-    explicit pending(unsigned short port, const std::string& text) : c(port) {
-        REQUIRE(c.send(text));
-    }
+    explicit pending(unsigned short port, const std::string& text) : c(port), sent(c.send(text)) {}
     client c;
+    bool sent;
 };
 
 }  // namespace
@@ -941,6 +941,7 @@ TEST_CASE("serve: concurrent uploads all land") {
                 s.port, request_text("POST", std::string("/upload?method=") + methods[i],
                                      multipart_body({{"file", "c.xlsx", read_file(books[i].path)}}),
                                      multipart_type)));
+        for (const auto& u : uploads) REQUIRE(u->sent);
         std::int64_t sum = 0;
         for (std::size_t i = 0; i < books.size(); ++i) {
             const response r = uploads[i]->c.read_response();
@@ -985,6 +986,7 @@ TEST_CASE("serve: clients that go away") {
         {
             pending p(s.port,
                       request_text("POST", "/upload?method=pipeline", read_file(w.path), raw_type));
+            REQUIRE(p.sent);
             eventually("the import to start", [&] {
                 return metric_now(s.port, "weft_import_imports_running") == 1 ||
                        metric_now(s.port, succeeded_total) == 1;
@@ -1001,6 +1003,7 @@ TEST_CASE("serve: clients that go away") {
         {
             pending p(s.port, request_text("POST", "/upload?method=pipeline&cancel_on_disconnect=1",
                                            read_file(w.path), raw_type));
+            REQUIRE(p.sent);
             eventually("the import to start",
                        [&] { return metric_now(s.port, "weft_import_imports_running") == 1; });
         }
@@ -1070,6 +1073,7 @@ TEST_CASE(
             }
             pending p(s.port, request_text("POST", "/upload?method=pipeline", read_file(big.path),
                                            raw_type));
+            REQUIRE(p.sent);
             eventually("the import to start",
                        [&] { return metric_now(s.port, "weft_import_imports_running") == 1; });
             s.signal(SIGTERM);
@@ -1093,4 +1097,27 @@ TEST_CASE(
             stop_cleanly(s);
         }
     }
+}
+
+TEST_CASE("serve: a second SIGTERM ends the process at once with 1; the import is rolled back") {
+    WEFT_WATCHDOG(std::chrono::seconds(300));
+    temp_dir dir;
+    const workbook& big = big_workbook();
+    const std::string db = "sqlite:" + dir / "twice.db";
+    server s({"--db", db, "--grace", "60"});
+    pending p(s.port,
+              request_text("POST", "/upload?method=pipeline", read_file(big.path), raw_type));
+    REQUIRE(p.sent);
+    eventually("the import to start",
+               [&] { return metric_now(s.port, "weft_import_imports_running") == 1; });
+    s.signal(SIGTERM);
+    std::this_thread::sleep_for(100ms);  // the first is being handled: the grace period runs
+    s.signal(SIGTERM);
+    const run_result exit = s.wait();
+    INFO(exit.err);
+    CHECK(exit.status == 1);
+    CHECK(exit.err.find("waiting up to 60000 ms") != std::string::npos);
+    CHECK(p.c.closed_within(10s));
+    CHECK(p.c.received().empty());
+    CHECK(rows_in(db) == 0);
 }
