@@ -676,8 +676,14 @@ private:
         http::response<http::string_body> res{status, req.version()};
         res.set(http::field::content_type, type);
         res.keep_alive(req.keep_alive() && !close);
-        if (req.method() != http::verb::head) res.body() = std::move(body);
-        res.prepare_payload();
+        // HEAD: GET's header, its Content-Length included (prepare_payload would say 0), and
+        // no body.
+        if (req.method() == http::verb::head) {
+            res.content_length(body.size());
+        } else {
+            res.body() = std::move(body);
+            res.prepare_payload();
+        }
         stream_.expires_after(s_->opt.body_timeout);
         co_await http::async_write(stream_, res, use_awaitable);
         co_return res.keep_alive();
