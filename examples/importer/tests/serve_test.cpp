@@ -124,8 +124,9 @@ public:
         return ::poll(&p, 1, static_cast<int>(limit.count())) > 0;
     }
 
-    // The next response (a 1xx one included): Content-Length bodies, or up to the close.
-    response read_response() {
+    // The next response (a 1xx one included): Content-Length bodies, or up to the close; none
+    // for a HEAD request.
+    response read_response(bool to_head = false) {
         std::size_t end;
         while ((end = buf_.find("\r\n\r\n")) == std::string::npos)
             REQUIRE_MESSAGE(fill(), "the connection closed before a response header: " << buf_);
@@ -145,7 +146,7 @@ public:
             r.headers[lower(line.substr(0, colon))] = v;
         }
         REQUIRE(r.header("transfer-encoding").empty());  // the server never chunks
-        if (r.status / 100 == 1 || r.status == 204 || r.status == 304) return r;
+        if (to_head || r.status / 100 == 1 || r.status == 204 || r.status == 304) return r;
         if (auto cl = r.header("content-length"); !cl.empty()) {
             const auto n = std::stoull(cl);
             while (buf_.size() < n) REQUIRE_MESSAGE(fill(), "the body was cut short");
@@ -631,14 +632,26 @@ TEST_CASE("serve: async upload, status, events, health, metrics, the page") {
           metric(before, "weft_import_http_requests_total"));
     CHECK(metric(after, "weft_import_imports_running") == 0);
 
-    // A keep-alive connection answers several requests in turn.
+    // A keep-alive connection answers several requests in turn, pipelined ones too, an upload
+    // among them; HEAD has GET's header and no body.
     {
         client c(s.port);
-        for (int i = 0; i < 3; ++i) {
-            REQUIRE(c.send(request_text("GET", "/health", {})));
-            CHECK(c.read_response().status == 200);
-        }
+        const std::string get_health = request_text("GET", "/health", {});
+        REQUIRE(c.send(get_health + request_text("HEAD", "/health", {}) +
+                       request_text("POST", "/upload?method=batch", bytes, raw_type) + get_health));
+        const response got = c.read_response();
+        CHECK(got.status == 200);
+        const response head = c.read_response(true);
+        CHECK(head.status == 200);
+        CHECK(head.header("content-length") == std::to_string(got.body.size()));
+        const response up = c.read_response();
+        CHECK(up.status == 200);
+        CHECK(as_int(up.json(), "success_count") == static_cast<std::int64_t>(w.valid));
+        const response again = c.read_response();
+        CHECK(again.status == 200);
+        CHECK(again.body == got.body);
     }
+    CHECK(rows_in(db) == 2 * static_cast<std::int64_t>(w.valid));
     stop_cleanly(s);
 }
 
