@@ -729,10 +729,15 @@ asio::awaitable<void> accept_loop(std::shared_ptr<server> s) {
         }
         if (s->m.connections.load(std::memory_order_relaxed) >=
             static_cast<std::int64_t>(s->opt.max_connections)) {
-            static constexpr std::string_view busy =
-                "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                "Content-Length: 40\r\nRetry-After: 5\r\nConnection: close\r\n\r\n"
+            // The length is counted, not written by hand (40 for a body of 39 made clients
+            // wait for a byte that never came).
+            static constexpr std::string_view busy_body =
                 "{\"error\":\"too many connections: retry\"}";
+            static const std::string busy =
+                "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                "Content-Length: " +
+                std::to_string(busy_body.size()) +
+                "\r\nRetry-After: 5\r\nConnection: close\r\n\r\n" + std::string(busy_body);
             beast::error_code ignored;
             sock.non_blocking(true, ignored);
             (void)sock.write_some(asio::buffer(busy), ignored);
