@@ -811,6 +811,23 @@ TEST_CASE("serve: the error statuses") {
             CHECK(e.find("/proc") == std::string::npos);
             CHECK(e.find("/tmp") == std::string::npos);
         }
+        // The same, accepted asynchronously: the import's status says failed, and why.
+        const response accepted =
+            upload_multipart(s.port, "?async=1", bytes.substr(0, bytes.size() / 2));
+        REQUIRE(accepted.status == 202);
+        const std::string id = as_string(accepted.json(), "id");
+        json::object st;
+        eventually("the import to fail", [&] {
+            st = get(s.port, "/imports/" + id).json();
+            return as_string(st, "state") != "queued" && as_string(st, "state") != "running";
+        });
+        CHECK(as_string(st, "state") == "failed");
+        CHECK(as_int(st, "http_status") == 422);
+        CHECK(as_string(st.at("result").as_object(), "error")
+                  .starts_with("the workbook was rejected"));
+        const response no_rejects = get(s.port, "/imports/" + id + "/rejects.csv");
+        CHECK(no_rejects.status == 404);
+        CHECK(metric_now(s.port, failed_total) == 3);
     }
     SUBCASE("431: a header over the limit") {
         const response r =
@@ -1065,6 +1082,28 @@ TEST_CASE("serve: a client that stalls is cut off (--header-timeout, --body-time
         CHECK(rows_in(db) == 0);
     }
     CHECK(get(s.port, "/health").status == 200);
+    stop_cleanly(s);
+}
+
+TEST_CASE("serve: --max-connections: one more is answered 503 and closed") {
+    WEFT_WATCHDOG(std::chrono::seconds(120));
+    temp_dir dir;
+    server s({"--db", "sqlite:" + dir / "conn.db", "--max-connections", "1"});
+    {
+        client idle(s.port);
+        // Once the idle connection's session counts, the next is refused.
+        response r;
+        eventually("a connection to be refused", [&] {
+            client c(s.port);
+            (void)c.send(request_text("GET", "/health", {}));  // a refused one may be closed
+            r = c.read_response();
+            return r.status == 503;
+        });
+        CHECK(r.header("retry-after") == "5");
+        CHECK(error_of(r).find("too many connections") != std::string::npos);
+    }
+    eventually("a connection to be served again",
+               [&] { return get(s.port, "/health").status == 200; });
     stop_cleanly(s);
 }
 
