@@ -5,7 +5,8 @@
 //   weft-import [options] FILE.xlsx
 //   weft-import generate --rows N [--seed S] [--invalid-rate R] [--text-size B] [--quiet] OUT.xlsx
 //   weft-import serve [--listen 127.0.0.1:8080] [--db URL] [--max-upload-mb N] [--max-imports N]
-//                     [--max-queue N] [--token-file F] [--grace S]   (serve.hpp)
+//                     [--max-queue N] [--token-file F] [--grace S] [--header-timeout S]
+//                     [--body-timeout S]   (serve.hpp)
 //
 // Exit status: 0 the file was imported (rejected rows included); 1 the file, the database, a
 // report or the machine's resources refused the import, or it was interrupted, and nothing was
@@ -251,6 +252,8 @@ int main(int argc, char** argv) {
     serve::options srv;
     std::uint64_t max_upload_mb = srv.max_upload_bytes >> 20;
     double grace_s = std::chrono::duration<double>(srv.grace).count();
+    double header_timeout_s = std::chrono::duration<double>(srv.header_timeout).count();
+    double body_timeout_s = std::chrono::duration<double>(srv.body_timeout).count();
     auto* serve_cmd = app.add_subcommand(
         "serve", "run the import service: POST /upload, GET /imports/{id}, /health, /metrics, /");
     serve_cmd->add_option("--listen", srv.listen, "HOST:PORT (port 0: any free port)")
@@ -274,6 +277,16 @@ int main(int argc, char** argv) {
         ->add_option("--grace", grace_s, "seconds the imports in progress get after SIGINT/SIGTERM")
         ->check(CLI::Range(0.0, 86400.0))
         ->capture_default_str();
+    serve_cmd
+        ->add_option("--header-timeout", header_timeout_s,
+                     "seconds a client gets to send a request's header (idle keep-alive too)")
+        ->check(CLI::Range(0.1, 3600.0))
+        ->capture_default_str();
+    serve_cmd
+        ->add_option("--body-timeout", body_timeout_s,
+                     "seconds a client may stall between two reads of a body or response")
+        ->check(CLI::Range(0.1, 3600.0))
+        ->capture_default_str();
 
     try {
         app.parse(argc, argv);
@@ -287,6 +300,8 @@ int main(int argc, char** argv) {
         if (serve_cmd->parsed()) {
             srv.max_upload_bytes = max_upload_mb << 20;
             srv.grace = std::chrono::milliseconds(std::llround(grace_s * 1000));
+            srv.header_timeout = std::chrono::milliseconds(std::llround(header_timeout_s * 1000));
+            srv.body_timeout = std::chrono::milliseconds(std::llround(body_timeout_s * 1000));
             srv.on_listening = [](const std::string& url) {
                 std::printf("weft-import serve: listening on %s\n", url.c_str());
                 std::fflush(stdout);

@@ -363,11 +363,8 @@ private:
                                 11);
             co_return false;
         }
-        if (ec == beast::error::timeout && n > 0) {
-            co_await send_error(
-                {http::status::request_timeout, "the request header took too long", true}, 11);
-            co_return false;
-        }
+        // A timeout (a client idle or stalling in its header) cannot be answered with 408:
+        // tcp_stream closes the socket when it expires.
         if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
             ec == asio::error::connection_reset || ec == asio::error::eof)
             co_return false;
@@ -693,8 +690,14 @@ private:
         http::response<http::string_body> res{status, req.version()};
         res.set(http::field::content_type, type);
         res.keep_alive(req.keep_alive() && !close);
-        if (req.method() != http::verb::head) res.body() = std::move(body);
-        res.prepare_payload();
+        // HEAD: GET's header, its Content-Length included (prepare_payload would say 0), and
+        // no body.
+        if (req.method() == http::verb::head) {
+            res.content_length(body.size());
+        } else {
+            res.body() = std::move(body);
+            res.prepare_payload();
+        }
         stream_.expires_after(s_->opt.body_timeout);
         co_await http::async_write(stream_, res, use_awaitable);
         co_return res.keep_alive();
@@ -740,10 +743,15 @@ asio::awaitable<void> accept_loop(std::shared_ptr<server> s) {
         }
         if (s->m.connections.load(std::memory_order_relaxed) >=
             static_cast<std::int64_t>(s->opt.max_connections)) {
-            static constexpr std::string_view busy =
-                "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                "Content-Length: 40\r\nRetry-After: 5\r\nConnection: close\r\n\r\n"
+            // The length is counted, not written by hand (40 for a body of 39 made clients
+            // wait for a byte that never came).
+            static constexpr std::string_view busy_body =
                 "{\"error\":\"too many connections: retry\"}";
+            static const std::string busy =
+                "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                "Content-Length: " +
+                std::to_string(busy_body.size()) +
+                "\r\nRetry-After: 5\r\nConnection: close\r\n\r\n" + std::string(busy_body);
             beast::error_code ignored;
             sock.non_blocking(true, ignored);
             (void)sock.write_some(asio::buffer(busy), ignored);

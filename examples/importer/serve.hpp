@@ -37,8 +37,11 @@ struct options {
     unsigned max_connections = 512;  // beyond: the connection is answered 503 and closed
     std::string token_file;          // required to listen on anything but loopback
     std::chrono::milliseconds grace{std::chrono::seconds(30)};
-    std::chrono::milliseconds header_timeout{std::chrono::seconds(10)};  // whole header
-    std::chrono::milliseconds body_timeout{std::chrono::seconds(30)};    // between body reads
+    // --header-timeout: the whole header (and a keep-alive connection's idle time); a client
+    // that stalls in it gets 408, an idle one is closed.
+    std::chrono::milliseconds header_timeout{std::chrono::seconds(10)};
+    // --body-timeout: between two reads of a body, or two writes of an answer; then closed.
+    std::chrono::milliseconds body_timeout{std::chrono::seconds(30)};
     std::size_t max_header_bytes = 16 * 1024;
     unsigned io_threads = 2;
     weft_import::limits limits;

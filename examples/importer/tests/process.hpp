@@ -72,9 +72,25 @@ public:
     pid_t pid() const { return pid_; }
     void kill(int sig) const { ::kill(pid_, sig); }
 
+    // Collects output until stdout holds `text` or both pipes close (the child exited), for at
+    // most `limit`; returns stdout so far. wait() returns it again, with the rest.
+    const std::string& wait_for_output(const std::string& text, std::chrono::seconds limit) {
+        const auto end = std::chrono::steady_clock::now() + limit;
+        while ((out_ >= 0 || err_ >= 0) && early_.out.find(text) == std::string::npos &&
+               std::chrono::steady_clock::now() < end) {
+            pollfd fds[2] = {{out_, POLLIN, 0}, {err_, POLLIN, 0}};
+            if (poll(fds, 2, 100) > 0) {
+                drain(fds[0], out_, early_.out);
+                drain(fds[1], err_, early_.err);
+            }
+        }
+        return early_.out;
+    }
+
     // Collects output until the child exits; kills it after `limit`.
     run_result wait(std::chrono::seconds limit) {
-        run_result r;
+        run_result r = std::move(early_);
+        early_ = {};
         const auto end = std::chrono::steady_clock::now() + limit;
         bool killed = false;
         while (out_ >= 0 || err_ >= 0) {
@@ -111,6 +127,7 @@ private:
     }
 
     pid_t pid_ = -1;
+    run_result early_;  // what wait_for_output collected
     int out_ = -1;
     int err_ = -1;
 };
