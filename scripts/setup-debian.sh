@@ -32,6 +32,8 @@ packages=(
     # the importer's service: its upload page in headless Chromium (importer.serve_browser), and
     # wrk for its load test (scripts/serve-load.sh)
     chromium chromium-driver python3-selenium wrk
+    # curl: the tutorial's upload lines, run as they are by the service's tests
+    curl
     # format check (clang-format 14 mangles C++20 requires-clauses; 19 is in bookworm)
     clang-format-19
 )
