@@ -78,6 +78,9 @@ function showResult(r) {
 }
 $("upload").addEventListener("submit", async (ev) => {
   ev.preventDefault();
+  // One import per click: the button comes back when this one has ended, or failed to start.
+  $("submit").disabled = true;
+  const idle = () => { $("submit").disabled = false; };
   $("error").textContent = "";
   $("result").hidden = true;
   $("rejects").hidden = true;
@@ -92,11 +95,13 @@ $("upload").addEventListener("submit", async (ev) => {
                       { method: "POST", body: fd, headers });
   } catch (e) {
     $("error").textContent = "upload failed: " + e;
+    idle();
     return;
   }
   const j = await res.json().catch(() => ({}));  // a proxy's error page is not JSON
   if (res.status !== 202) {
     $("error").textContent = j.error || ("HTTP " + res.status);
+    idle();
     return;
   }
   $("state").textContent = "queued";
@@ -115,6 +120,7 @@ $("upload").addEventListener("submit", async (ev) => {
   });
   es.addEventListener("result", (e) => {
     es.close();
+    idle();
     const r = JSON.parse(e.data);
     $("state").textContent = r.state;
     if (r.http_status === 200) {
@@ -127,6 +133,7 @@ $("upload").addEventListener("submit", async (ev) => {
   });
   es.onerror = () => {
     es.close();
+    idle();
     $("error").textContent = "lost the progress stream; the import goes on: GET " + j.status_url;
   };
 });
