@@ -35,6 +35,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json/object.hpp>
@@ -157,13 +158,6 @@ std::optional<method> parse_method(std::string_view name) {
     if (name == "concurrent") return method::concurrent;
     if (name == "sequential") return method::sequential;
     return std::nullopt;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
 }
 
 // Compares in time that depends only on the lengths, so a wrong token's timing says nothing of
@@ -433,7 +427,7 @@ private:
         if (s_->token.empty()) return;
         std::string given;
         const auto h = req[http::field::authorization];
-        if (h.size() > 7 && iequals(h.substr(0, 7), "Bearer "))
+        if (h.size() > 7 && beast::iequals(h.substr(0, 7), "Bearer "))
             given = std::string(h.substr(7));
         else if (auto q = t.param("access_token"))
             given = *q;
@@ -486,14 +480,15 @@ private:
             throw http_error{http::status::bad_request, e.what(), true};
         }
         const auto media = type.substr(0, type.find(';'));
-        if (!boundary && !iequals(media, "application/octet-stream") &&
-            !iequals(media, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+        if (!boundary && !beast::iequals(media, "application/octet-stream") &&
+            !beast::iequals(media,
+                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
             throw http_error{http::status::bad_request,
                              "send the workbook as multipart/form-data with a part named \"file\" "
                              "(curl -F file=@x.xlsx), or as the raw body",
                              true};
 
-        if (iequals(req[http::field::expect], "100-continue")) {
+        if (beast::iequals(req[http::field::expect], "100-continue")) {
             http::response<http::empty_body> cont{http::status::continue_, req.version()};
             stream_.expires_after(s_->opt.body_timeout);
             co_await http::async_write(stream_, cont, use_awaitable);
